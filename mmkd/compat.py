@@ -1,0 +1,1 @@
+"""Fixes for the current stack. Filled in by the foundation work."""
