@@ -13,10 +13,14 @@ key=$(cat "$here"/requirements/*.txt | sha256sum | cut -c1-12)
 root=${MMKD_ENV_ROOT:-$HOME/.cache/mmkd}
 venv=$root/venv-$key
 if [ -f "$venv/.complete" ]; then echo "$venv"; exit 0; fi
+mkdir -p "$root"
+# One build at a time per machine: a second caller waits for the first.
+exec 9>"$root/.lock"
+flock 9
+if [ -f "$venv/.complete" ]; then echo "$venv"; exit 0; fi
 
 log() { echo "[mmkd env] $*" >&2; }
 log "creating $venv (the mmcv build takes about 11 minutes on 2 cores)"
-mkdir -p "$root"
 rm -rf "$venv"
 "$py" -m venv "$venv"
 pip=("$venv/bin/python" -m pip install --no-cache-dir)
