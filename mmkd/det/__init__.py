@@ -1,6 +1,8 @@
 """Detector-side methods that are not teacher-student: D-FINE FDR + GO-LSD
 (Fine-grained Distribution Refinement and Global Optimal Localization
 Self-Distillation) for MMDetection's DETRs."""
+from .deformable_fdr import (DeformableDETRFDR, DeformableDETRFDRDecoder,
+                             DeformableDETRFDRHead)
 from .dino_fdr import DINOFDR, DINOFDRDecoder
 from .dino_fdr_head import DINOFDRHead
 from .fdr_head import LQE, FDRHeadMixin
@@ -12,7 +14,8 @@ from .union import (assign_result_to_pairs, union_matches,
                     union_matches_batch)
 
 __all__ = [
-    'DINOFDR', 'DINOFDRDecoder', 'DINOFDRHead', 'FDRHeadMixin', 'LQE',
+    'DINOFDR', 'DINOFDRDecoder', 'DINOFDRHead', 'DeformableDETRFDR',
+    'DeformableDETRFDRDecoder', 'DeformableDETRFDRHead', 'FDRHeadMixin', 'LQE',
     'weighting_function', 'distribution_integral', 'distance2bbox',
     'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped',
     'FGLLoss', 'DDFLoss', 'fgl_loss', 'ddf_loss', 'varifocal_loss',

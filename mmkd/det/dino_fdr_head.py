@@ -1,5 +1,5 @@
 """DINO head with FDR + GO-LSD losses (D-FINE, arXiv 2410.13842)."""
-from typing import Dict, List, Literal, Optional, Tuple
+from typing import Dict, List, Literal, Optional
 
 import torch
 from mmdet.models.dense_heads import DINOHead
@@ -9,7 +9,6 @@ from torch import Tensor
 
 from mmkd.registry import MODELS
 from .fdr_head import FDRHeadMixin, Pairs
-from .union import union_matches_batch
 
 __all__ = ['DINOFDRHead']
 
@@ -84,25 +83,6 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
         super().init_weights()
         self._init_fdr_weights()
 
-    def forward(self,
-                hidden_states: Tensor,
-                references: List[Tensor],
-                fdr_logits: Optional[Tensor] = None,
-                fdr_boxes: Optional[Tensor] = None,
-                **kwargs) -> Tuple[Tensor, Tensor]:
-        """Class scores (L, B, Q, C) and FDR boxes (L, B, Q, 4)."""
-        if fdr_boxes is None or fdr_logits is None:
-            raise ValueError('fdr_boxes and fdr_logits should be given by '
-                             'mmkd.DINOFDR, but got None; use the head with '
-                             "type='mmkd.DINOFDR'")
-        scores = []
-        for lid in range(hidden_states.shape[0]):
-            score = self.cls_branches[lid](hidden_states[lid])
-            if self.lqe_layers is not None:
-                score = self.lqe_layers[lid](score, fdr_logits[lid])
-            scores.append(score)
-        return torch.stack(scores), fdr_boxes
-
     def loss(self, hidden_states: Tensor, references: List[Tensor],
              enc_outputs_class: Tensor, enc_outputs_coord: Tensor,
              batch_data_samples: SampleList, dn_meta: Dict[str, int],
@@ -138,32 +118,14 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
         num_layers = all_cls.shape[0]
         factors = self._factors(all_boxes, batch_img_metas)
         m = slice(nd, None)
-        layer_prefix = [f'd{i}.' for i in range(num_layers - 1)] + ['']
 
-        # ---- matching part: own matches, union set, normalisers
-        outputs = [(layer_prefix[i], all_cls[i][:, m], all_boxes[i][:, m])
-                   for i in range(num_layers)]
-        outputs += [('pre_', pre_cls[:, m], pre_boxes[:, m]),
-                    ('enc_', enc_cls, enc_boxes)]
-        matches = [
-            self._hungarian(c, b, batch_gt_instances, batch_img_metas)
-            for _, c, b in outputs
-        ]
-        union = union_matches_batch(matches, self.stable_union)
-        num_gt = sum(len(gt) for gt in batch_gt_instances)
-        cls_avg = self._num(num_gt, all_boxes, self.sync_cls_avg_factor)
-        num_union = self._num(sum(len(q) for q, _ in union), all_boxes)
-        losses, ious = self._output_losses(
-            [o + (p, ) for o, p in zip(outputs, matches)], union,
-            batch_gt_instances, factors, cls_avg, num_union)
-        targets = self._fgl_targets(ref0[:, m], union, batch_gt_instances,
-                                    factors)
-        go_losses, counts = self._go_lsd_losses(
-            all_logits[:, :, m], all_cls[-1][:, m], union,
-            ious[:num_layers], targets, num_union,
-            [f'{p}loss_fgl' for p in layer_prefix],
-            [f'{p}loss_ddf' for p in layer_prefix])
-        losses.update(go_losses)
+        # ---- matching part: own matches, union set (incl. encoder top-k)
+        losses, counts = self._matching_losses(
+            all_cls[:, :, m], all_boxes[:, :, m], all_logits[:, :, m],
+            pre_cls[:, m], pre_boxes[:, m], ref0[:, m],
+            [('enc_', enc_cls, enc_boxes)], batch_gt_instances,
+            batch_img_metas)
+        layer_prefix = self._layer_prefixes(num_layers)
 
         # ---- denoising part (keys exist even with 0 DN queries: DDP)
         if dn_meta is not None:
@@ -203,20 +165,3 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
             q = (start[:, None] * per_group + t[None]).flatten()
             pairs.append((q, t.repeat(groups)))
         return pairs
-
-    def predict(self,
-                hidden_states: Tensor,
-                references: List[Tensor],
-                batch_data_samples: SampleList,
-                rescale: bool = True,
-                fdr_logits: Optional[Tensor] = None,
-                fdr_boxes: Optional[Tensor] = None,
-                **kwargs) -> InstanceList:
-        """Detections from the last layer's scores and FDR boxes."""
-        batch_img_metas = [s.metainfo for s in batch_data_samples]
-        all_cls, all_boxes = self(hidden_states, references, fdr_logits,
-                                  fdr_boxes)
-        boxes = all_boxes.clone()
-        boxes[..., 2:] = boxes[..., 2:].clamp(min=0)
-        return self.predict_by_feat(
-            all_cls, boxes, batch_img_metas=batch_img_metas, rescale=rescale)

@@ -13,6 +13,7 @@ from typing import Dict, List, Literal, Optional, Sequence, Tuple
 import torch
 from mmdet.models.losses import QualityFocalLoss
 from mmdet.structures.bbox import bbox_overlaps, bbox_xyxy_to_cxcywh
+from mmdet.structures import SampleList
 from mmdet.utils import InstanceList, reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -21,7 +22,7 @@ from mmkd.registry import MODELS
 from .fdr_ops import (bbox2distance, box_cxcywh_to_xyxy_clamped,
                       translate_gt, weighting_function)
 from .losses import varifocal_loss
-from .union import assign_result_to_pairs
+from .union import assign_result_to_pairs, union_matches_batch
 
 __all__ = ['FDRHeadMixin', 'LQE']
 
@@ -117,6 +118,93 @@ class FDRHeadMixin:
             for m in self.lqe_layers:
                 nn.init.zeros_(m.mlp[-1].weight)
                 nn.init.zeros_(m.mlp[-1].bias)
+
+    # ------------------------------------------------ forward / predict
+    def forward(self,
+                hidden_states: Tensor,
+                references: List[Tensor],
+                fdr_logits: Optional[Tensor] = None,
+                fdr_boxes: Optional[Tensor] = None,
+                **kwargs) -> Tuple[Tensor, Tensor]:
+        """Class scores (L, B, Q, C) and FDR boxes (L, B, Q, 4)."""
+        if fdr_boxes is None or fdr_logits is None:
+            raise ValueError('fdr_boxes and fdr_logits should be given by '
+                             'an mmkd FDR detector (e.g. mmkd.DINOFDR), '
+                             'but got None')
+        scores = []
+        for lid in range(hidden_states.shape[0]):
+            score = self.cls_branches[lid](hidden_states[lid])
+            if self.lqe_layers is not None:
+                score = self.lqe_layers[lid](score, fdr_logits[lid])
+            scores.append(score)
+        return torch.stack(scores), fdr_boxes
+
+    def predict(self,
+                hidden_states: Tensor,
+                references: List[Tensor],
+                batch_data_samples: SampleList,
+                rescale: bool = True,
+                fdr_logits: Optional[Tensor] = None,
+                fdr_boxes: Optional[Tensor] = None,
+                **kwargs) -> InstanceList:
+        """Detections from the last layer's scores and FDR boxes (w, h
+        clamped at 0)."""
+        batch_img_metas = [s.metainfo for s in batch_data_samples]
+        all_cls, all_boxes = self(hidden_states, references, fdr_logits,
+                                  fdr_boxes)
+        boxes = all_boxes.clone()
+        boxes[..., 2:] = boxes[..., 2:].clamp(min=0)
+        return self.predict_by_feat(
+            all_cls, boxes, batch_img_metas=batch_img_metas, rescale=rescale)
+
+    @staticmethod
+    def _layer_prefixes(num_layers: int) -> List[str]:
+        """mmdet's key prefixes: ``d0.`` .. ``d{L-2}.`` and '' (last)."""
+        return [f'd{i}.' for i in range(num_layers - 1)] + ['']
+
+    def _matching_losses(self, all_cls: Tensor, all_boxes: Tensor,
+                         all_logits: Tensor, pre_cls: Tensor,
+                         pre_boxes: Tensor, ref0: Tensor,
+                         extra_outputs: Sequence[Tuple[str, Tensor, Tensor]],
+                         batch_gt_instances: InstanceList,
+                         batch_img_metas: List[dict]
+                         ) -> Tuple[Dict[str, Tensor], Tuple[float, float]]:
+        """Losses of the matching queries of every layer, the ``pre_`` head
+        and ``extra_outputs`` (e.g. the encoder top-k, which join the union).
+
+        Args:
+            all_cls (Tensor): (L, B, Q, C). all_boxes (Tensor): (L, B, Q, 4).
+            all_logits (Tensor): (L, B, Q, 4(N+1)).
+            pre_cls (Tensor): (B, Q, C). pre_boxes, ref0 (Tensor): (B, Q, 4).
+            extra_outputs: ``(prefix, cls (B, Q, C), boxes (B, Q, 4))``.
+
+        Returns:
+            tuple: losses, and the DDF counts ``(|M|, |U|)`` for DN reuse.
+        """
+        num_layers = all_cls.shape[0]
+        factors = self._factors(all_boxes, batch_img_metas)
+        prefixes = self._layer_prefixes(num_layers)
+        outputs = [(prefixes[i], all_cls[i], all_boxes[i])
+                   for i in range(num_layers)]
+        outputs += [('pre_', pre_cls, pre_boxes)] + list(extra_outputs)
+        matches = [
+            self._hungarian(c, b, batch_gt_instances, batch_img_metas)
+            for _, c, b in outputs
+        ]
+        union = union_matches_batch(matches, self.stable_union)
+        num_gt = sum(len(gt) for gt in batch_gt_instances)
+        cls_avg = self._num(num_gt, all_boxes, self.sync_cls_avg_factor)
+        num_union = self._num(sum(len(q) for q, _ in union), all_boxes)
+        losses, ious = self._output_losses(
+            [o + (p, ) for o, p in zip(outputs, matches)], union,
+            batch_gt_instances, factors, cls_avg, num_union)
+        targets = self._fgl_targets(ref0, union, batch_gt_instances, factors)
+        go_losses, counts = self._go_lsd_losses(
+            all_logits, all_cls[-1], union, ious[:num_layers], targets,
+            num_union, [f'{p}loss_fgl' for p in prefixes],
+            [f'{p}loss_ddf' for p in prefixes])
+        losses.update(go_losses)
+        return losses, counts
 
     # ---------------------------------------------------------- matching
     @staticmethod
