@@ -88,7 +88,8 @@ class DINOFDRDecoder(DinoTransformerDecoder):
         for lid, layer in enumerate(self.layers):
             ref_input = ref[:, :, None] * ratios
             query_pos = self.ref_point_head(
-                coordinate_to_encoding(ref_input[:, :, 0, :]))
+                coordinate_to_encoding(
+                    ref_input[:, :, 0, :], num_feats=self.embed_dims // 2))
             if self.query_pos_clamp is not None:
                 query_pos = query_pos.clamp(-self.query_pos_clamp,
                                             self.query_pos_clamp)

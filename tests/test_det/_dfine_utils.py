@@ -9,24 +9,19 @@ BCCD = Path(__file__).parents[2] / '..' / 'shared' / 'data' / 'bccd'
 
 def tiny_cfg(fdr: bool = True, num_queries: int = 12, dec_layers: int = 3,
              **head_kwargs) -> Config:
-    """A BCCD config shrunk for unit tests (64-d, 1 encoder layer)."""
+    """A BCCD config shrunk for unit tests (1 encoder layer, FFN 64).
+
+    mmdet's DINO decoder hard-codes a 128-feature sine embedding, so the
+    width stays 256 (the FDR decoder itself works at any width)."""
     name = ('dfine_' if fdr else '') + 'dino-4scale_r18_1xb4-8e_bccd.py'
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     m = cfg.model
     m.num_queries = num_queries
-    m.neck.out_channels = 64
+    m.test_cfg.max_per_img = num_queries
     m.encoder.num_layers = 1
-    for part in (m.encoder.layer_cfg.self_attn_cfg, m.encoder.layer_cfg.ffn_cfg,
-                 m.decoder.layer_cfg.self_attn_cfg,
-                 m.decoder.layer_cfg.cross_attn_cfg,
-                 m.decoder.layer_cfg.ffn_cfg):
-        part.embed_dims = 64
     m.encoder.layer_cfg.ffn_cfg.feedforward_channels = 64
     m.decoder.layer_cfg.ffn_cfg.feedforward_channels = 64
-    m.decoder.layer_cfg.self_attn_cfg.num_heads = 4
     m.decoder.num_layers = dec_layers
-    m.positional_encoding.num_feats = 32
-    m.bbox_head.embed_dims = 64
     m.dn_cfg.group_cfg.num_dn_queries = 8
     m.bbox_head.update(head_kwargs)
     return cfg
