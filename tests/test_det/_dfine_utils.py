@@ -13,7 +13,7 @@ def tiny_cfg(fdr: bool = True, num_queries: int = 12, dec_layers: int = 3,
 
     mmdet's DINO decoder hard-codes a 128-feature sine embedding, so the
     width stays 256 (the FDR decoder itself works at any width)."""
-    name = ('dfine_' if fdr else '') + 'dino-4scale_r18_1xb4-8e_bccd.py'
+    name = ('dfine_' if fdr else '') + 'dino-4scale_r18_1xb4-4e_bccd.py'
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     m = cfg.model
     m.num_queries = num_queries

@@ -10,8 +10,8 @@ CPU.
 Example::
 
     python tools/analysis/benchmark_dfine.py \
-        configs/dfine/dino-4scale_r18_1xb4-8e_bccd.py \
-        configs/dfine/dfine_dino-4scale_r18_1xb4-8e_bccd.py \
+        configs/dfine/dino-4scale_r18_1xb4-4e_bccd.py \
+        configs/dfine/dfine_dino-4scale_r18_1xb4-4e_bccd.py \
         --batch-size 4 --img-shape 240 320 --num-gt 14
 """
 import argparse

@@ -8,8 +8,8 @@ against the edge offset W(n) / R in units of the initial box size.
 Example::
 
     python tools/analysis/vis_dfine_distributions.py \
-        configs/dfine/dfine_dino-4scale_r18_1xb4-8e_bccd.py \
-        work_dirs/dfine_bccd/epoch_8.pth \
+        configs/dfine/dfine_dino-4scale_r18_1xb4-4e_bccd.py \
+        work_dirs/dfine_bccd/epoch_4.pth \
         ../shared/data/bccd/BCCD/JPEGImages/BloodImage_00000.jpg \
         --out docs/methods/dfine_distributions.png
 """

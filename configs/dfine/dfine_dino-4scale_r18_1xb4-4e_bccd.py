@@ -1,6 +1,6 @@
-# FDR + GO-LSD twin of `dino-4scale_r18_1xb4-8e_bccd.py` (same data,
+# FDR + GO-LSD twin of `dino-4scale_r18_1xb4-4e_bccd.py` (same data,
 # schedule and model size; only the types and the new fields change).
-_base_ = './dino-4scale_r18_1xb4-8e_bccd.py'
+_base_ = './dino-4scale_r18_1xb4-4e_bccd.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 
 model = dict(
