@@ -43,8 +43,8 @@ def main():
     import mmkd  # noqa: F401
 
     model = init_detector(args.config, None, device='cpu')
-    # runner checkpoints hold non-tensor objects: torch >= 2.6 needs
-    # weights_only=False (trusted, locally written files only)
+    # a checkpoint written by the runner on this machine (trusted): its
+    # message hub needs weights_only=False under torch >= 2.6
     ckpt = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
     model.load_state_dict(ckpt.get('state_dict', ckpt))
     model.eval()
