@@ -7,6 +7,8 @@ numpy arrays) and numpy scalars in ``meta``, so a teacher trained by the user
 or a resumed run fails to load. Rather than turning ``weights_only`` off for
 everything, mmkd allow-lists exactly the classes those checkpoints contain.
 """
+import pickle
+
 import numpy as np
 import torch
 
@@ -26,9 +28,25 @@ def _numpy_globals() -> list:
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
+def _history_buffer_getattr(obj, name: str):
+    """Stands in for ``builtins.getattr`` while unpickling: a
+    ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Only those look-ups are allowed, so
+    allow-listing this does not open ``getattr`` on arbitrary objects."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer or isinstance(obj, HistoryBuffer):
+        # built-in statistics, and any registered by the user's code
+        if name in ('min', 'max', 'current', 'mean') or \
+                name in HistoryBuffer._statistics_methods:
+            return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'mmkd allows getattr only for HistoryBuffer statistics while '
+        f'loading with weights_only=True, not getattr({obj!r}, {name!r})')
+
+
 def _mmengine_globals() -> list:
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer]
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
 
 
 RUNNER_CHECKPOINT_GLOBALS = _numpy_globals() + _mmengine_globals()
