@@ -1,5 +1,8 @@
 """Fixes for the current OpenMMLab stack, applied once when mmkd is imported.
 
+1. ``torch.load`` and runner checkpoints (below).
+2. ``mmkd::`` config paths (:func:`register_config_package`).
+
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 mmengine 0.10.7 calls plain ``torch.load``. Checkpoints written by the
 mmengine runner keep its ``MessageHub`` (``HistoryBuffer`` objects holding
@@ -12,7 +15,10 @@ import pickle
 import numpy as np
 import torch
 
-__all__ = ['RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints']
+__all__ = [
+    'RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints',
+    'register_config_package'
+]
 
 
 def _numpy_globals() -> list:
@@ -63,4 +69,16 @@ def allow_runner_checkpoints() -> None:
         add(RUNNER_CHECKPOINT_GLOBALS)
 
 
+def register_config_package() -> None:
+    """Let ``mmkd::path.py`` name mmkd's shipped configs, like ``mmdet::``.
+
+    mmengine resolves ``package::`` only for the OpenMMLab packages it
+    lists; mmkd adds itself to that list when imported (mmkd's tools import
+    it before reading a config; elsewhere, ``import mmkd`` first).
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('mmkd', 'mmkd')
+
+
 allow_runner_checkpoints()
+register_config_package()
