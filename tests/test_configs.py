@@ -10,6 +10,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
+import mmkd  # noqa: F401  (lets configs name mmkd::)
 from tests.utils import make_batch
 
 ROOT = Path(__file__).resolve().parents[1]
