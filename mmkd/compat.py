@@ -1,1 +1,48 @@
-"""Fixes for the current stack. Filled in by the foundation work."""
+"""Fixes for the current OpenMMLab stack, applied once when mmkd is imported.
+
+torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
+mmengine 0.10.7 calls plain ``torch.load``. Checkpoints written by the
+mmengine runner keep its ``MessageHub`` (``HistoryBuffer`` objects holding
+numpy arrays) and numpy scalars in ``meta``, so a teacher trained by the user
+or a resumed run fails to load. Rather than turning ``weights_only`` off for
+everything, mmkd allow-lists exactly the classes those checkpoints contain.
+"""
+import numpy as np
+import torch
+
+__all__ = ['RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints']
+
+
+def _numpy_globals() -> list:
+    """Numpy objects that pickled arrays, dtypes and scalars refer to."""
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [
+        type(np.dtype(t)) for t in (np.float16, np.float32, np.float64,
+                                    np.int32, np.int64, np.uint8, np.bool_)
+    ]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _mmengine_globals() -> list:
+    from mmengine.logging import HistoryBuffer
+    return [HistoryBuffer]
+
+
+RUNNER_CHECKPOINT_GLOBALS = _numpy_globals() + _mmengine_globals()
+
+
+def allow_runner_checkpoints() -> None:
+    """Let ``torch.load(weights_only=True)`` read mmengine runner checkpoints.
+
+    Idempotent. Only the classes in :data:`RUNNER_CHECKPOINT_GLOBALS` are
+    allowed; any other pickled object still fails to load.
+    """
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is not None:  # torch < 2.4 loads everything anyway
+        add(RUNNER_CHECKPOINT_GLOBALS)
+
+
+allow_runner_checkpoints()

@@ -1,1 +1,8 @@
-__all__ = []
+from .connectors import ChannelAlignConnector, SpatialAlignConnector
+from .distiller import Distiller
+from .taps import FeatureTaps, Tap
+
+__all__ = [
+    'Distiller', 'FeatureTaps', 'Tap', 'ChannelAlignConnector',
+    'SpatialAlignConnector'
+]

@@ -1,1 +1,3 @@
-__all__ = []
+from .distill_schedule import DistillScheduleHook, distill_factor
+
+__all__ = ['DistillScheduleHook', 'distill_factor']

@@ -1,0 +1,35 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+import mmkd  # noqa: F401  (applies the fix)
+
+
+def test_runner_checkpoint_loads_with_weights_only(tmp_path):
+    hub = MessageHub.get_instance('test_compat')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', np.float64(0.5))
+    ckpt = dict(
+        meta=dict(seed=np.int64(3), iter=np.array([1, 2])),
+        message_hub=hub.state_dict(),
+        state_dict=dict(w=torch.ones(2)))
+    path = tmp_path / 'ckpt.pth'
+    torch.save(ckpt, path)
+    loaded = torch.load(path)  # torch's default: weights_only=True
+    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
+    assert loaded['meta']['seed'] == 3
+
+
+class NotAllowed:
+    pass
+
+
+def test_other_objects_are_still_refused(tmp_path):
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(x=NotAllowed()), path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)

@@ -1,0 +1,107 @@
+"""Small inputs for tests: fake batches for MMSegmentation and MMDetection
+models, and tiny model configs."""
+import copy
+
+import torch
+from mmengine.structures import InstanceData, PixelData
+
+__all__ = ['seg_batch', 'det_batch', 'tiny_pspnet', 'make_batch']
+
+
+def seg_batch(num_classes: int = 4,
+              size=(64, 64),
+              batch: int = 2,
+              seed: int = 0) -> dict:
+    """A data batch as the dataloader gives it to ``train_step``."""
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    h, w = size
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
+                                    dtype=torch.uint8))
+        label = torch.randint(0, num_classes, (1, h // 8, w // 8),
+                              generator=g)
+        label = label.repeat_interleave(8, 1).repeat_interleave(8, 2)
+        sample = SegDataSample(metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        sample.gt_sem_seg = PixelData(data=label)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def det_batch(num_classes: int = 3,
+              size=(128, 128),
+              batch: int = 2,
+              num_boxes=(3, 2),
+              seed: int = 0) -> dict:
+    """A detection batch; ``num_boxes`` per image (0 gives an empty one)."""
+    from mmdet.structures import DetDataSample
+    g = torch.Generator().manual_seed(seed)
+    h, w = size
+    inputs, samples = [], []
+    for i in range(batch):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
+                                    dtype=torch.uint8))
+        n = num_boxes[i % len(num_boxes)]
+        xy = torch.rand(n, 2, generator=g) * torch.tensor([w, h]) * 0.6
+        wh = (torch.rand(n, 2, generator=g) * 0.3 + 0.1) * torch.tensor([w, h])
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+            batch_input_shape=(h, w), scale_factor=(1.0, 1.0), img_id=i,
+            flip=False))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1),
+            labels=torch.randint(0, num_classes, (n, ), generator=g))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def make_batch(scope: str, model=None, **kwargs) -> dict:
+    """A batch for a model of the given default scope."""
+    if scope == 'mmseg':
+        return seg_batch(**kwargs)
+    if scope == 'mmdet':
+        return det_batch(**kwargs)
+    raise ValueError(f'no fake batch for scope {scope!r}')
+
+
+_PSP = dict(
+    type='mmseg.EncoderDecoder',
+    data_preprocessor=dict(
+        type='mmseg.SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255),
+    backbone=dict(
+        type='mmseg.ResNetV1c',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1),
+        norm_cfg=dict(type='BN', requires_grad=True)),
+    decode_head=dict(
+        type='mmseg.PSPHead',
+        in_channels=128,
+        in_index=3,
+        channels=32,
+        pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.1,
+        num_classes=4,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        align_corners=False,
+        loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+
+def tiny_pspnet(width: int = 16, num_classes: int = 4) -> dict:
+    """A tiny PSPNet-R18-D8 model dict (width = base channels)."""
+    cfg = copy.deepcopy(_PSP)
+    cfg['backbone'].update(stem_channels=width, base_channels=width)
+    cfg['decode_head'].update(
+        in_channels=width * 8, channels=width * 2, num_classes=num_classes)
+    return cfg
