@@ -2,9 +2,9 @@
 
 Boundary IoU (Cheng et al., CVPR 2021) restricted to class edges: for class
 ``c``, the boundary of a label map is the set of ``c`` pixels within ``d``
-pixels (Chebyshev distance) of a pixel of another *valid* class; ignore
-pixels and the image frame make no boundary, and only pixels valid in the
-ground truth are counted. Per class, ``|B_gt & B_pred| / |B_gt | B_pred|`` is
+pixels (Chebyshev distance) of a pixel of another *valid* class. Pixels that
+are ignore in the ground truth (in the prediction too) and the image frame
+make no boundary, and only pixels valid in the ground truth are counted. Per class, ``|B_gt & B_pred| / |B_gt | B_pred|`` is
 accumulated over the whole dataset, then averaged over classes that occur.
 """
 from typing import Dict, Optional
@@ -80,7 +80,7 @@ class SegBoundaryMetricAccumulator:
             self.inter[c] += (g & p).sum().item()
             self.union[c] += (g | p).sum().item()
             gb = class_boundary(gt, c, self.dilation, valid) & valid
-            pb = class_boundary(pred, c, self.dilation) & valid
+            pb = class_boundary(pred, c, self.dilation, valid) & valid
             self.b_inter[c] += (gb & pb).sum().item()
             self.b_union[c] += (gb | pb).sum().item()
 
