@@ -1,5 +1,8 @@
 """Fixes for the current OpenMMLab stack, applied once when mmkd is imported.
 
+1. ``torch.load`` and runner checkpoints (below).
+2. ``mmkd::`` config paths (:func:`register_config_package`).
+
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 mmengine 0.10.7 calls plain ``torch.load``. Checkpoints written by the
 mmengine runner keep its ``MessageHub`` (``HistoryBuffer`` objects holding
@@ -7,10 +10,15 @@ numpy arrays) and numpy scalars in ``meta``, so a teacher trained by the user
 or a resumed run fails to load. Rather than turning ``weights_only`` off for
 everything, mmkd allow-lists exactly the classes those checkpoints contain.
 """
+import pickle
+
 import numpy as np
 import torch
 
-__all__ = ['RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints']
+__all__ = [
+    'RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints',
+    'register_config_package'
+]
 
 
 def _numpy_globals() -> list:
@@ -26,9 +34,25 @@ def _numpy_globals() -> list:
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
+def _history_buffer_getattr(obj, name: str):
+    """Stands in for ``builtins.getattr`` while unpickling: a
+    ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Only those look-ups are allowed, so
+    allow-listing this does not open ``getattr`` on arbitrary objects."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer or isinstance(obj, HistoryBuffer):
+        # built-in statistics, and any registered by the user's code
+        if name in ('min', 'max', 'current', 'mean') or \
+                name in HistoryBuffer._statistics_methods:
+            return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'mmkd allows getattr only for HistoryBuffer statistics while '
+        f'loading with weights_only=True, not getattr({obj!r}, {name!r})')
+
+
 def _mmengine_globals() -> list:
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer]
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
 
 
 RUNNER_CHECKPOINT_GLOBALS = _numpy_globals() + _mmengine_globals()
@@ -45,4 +69,16 @@ def allow_runner_checkpoints() -> None:
         add(RUNNER_CHECKPOINT_GLOBALS)
 
 
+def register_config_package() -> None:
+    """Let ``mmkd::path.py`` name mmkd's shipped configs, like ``mmdet::``.
+
+    mmengine resolves ``package::`` only for the OpenMMLab packages it
+    lists; mmkd adds itself to that list when imported (mmkd's tools import
+    it before reading a config; elsewhere, ``import mmkd`` first).
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('mmkd', 'mmkd')
+
+
 allow_runner_checkpoints()
+register_config_package()

@@ -33,3 +33,12 @@ def test_other_objects_are_still_refused(tmp_path):
     torch.save(dict(x=NotAllowed()), path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)
+
+
+def test_getattr_is_allowed_for_history_buffer_only():
+    from mmkd.compat import _history_buffer_getattr
+    assert _history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError, match='only for HistoryBuffer'):
+        _history_buffer_getattr(torch, 'load')
+    with pytest.raises(pickle.UnpicklingError, match='only for HistoryBuffer'):
+        _history_buffer_getattr(HistoryBuffer, '__init__')

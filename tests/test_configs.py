@@ -10,12 +10,14 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
+import mmkd  # noqa: F401  (lets configs name mmkd::)
 from tests.utils import make_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
                  if '_base_' not in p.parts)
-SIZES = dict(mmseg=dict(size=(64, 128)), mmdet=dict(size=(128, 128)))
+# DETRs select 900 queries from the encoder tokens: 256x256 has enough.
+SIZES = dict(mmseg=dict(size=(64, 128)), mmdet=dict(size=(256, 256)))
 
 
 def build_for_test(path: Path):
@@ -54,3 +56,16 @@ def test_one_training_iteration(path):
     assert all(math.isfinite(float(v)) for v in log.values()), log
     if distiller:
         assert any(k.startswith('distill.') for k in log), log
+
+
+def test_user_config_inherits_mmkd_config(tmp_path):
+    user = tmp_path / 'my_cwd.py'
+    user.write_text(
+        "_base_ = ['mmkd::cwd/cwd_pspnet-r101-d8_pspnet-r18-d8_4xb2-80k_"
+        "cityscapes-512x1024.py']\n"
+        'model = dict(losses=dict(loss_cwd=dict(tau=4.0)))\n')
+    cfg = Config.fromfile(str(user))
+    assert cfg.model.type == 'mmkd.Distiller'
+    assert cfg.model.losses.loss_cwd.tau == 4.0
+    assert cfg.model.losses.loss_cwd.loss_weight == 5.0
+    assert cfg.train_cfg.max_iters == 80000

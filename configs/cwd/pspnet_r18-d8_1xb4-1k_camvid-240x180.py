@@ -7,4 +7,5 @@ _base_ = [
     '../_base_/schedules/schedule_1k_cpu.py',
 ]
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+model = dict(data_preprocessor=dict(size=(176, 224)))  # the crop size
 train_dataloader = dict(batch_size=4)

@@ -8,6 +8,7 @@ _base_ = [
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
+    data_preprocessor=dict(size=(128, 128)),
     backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(num_classes=4, norm_cfg=norm_cfg),
     auxiliary_head=dict(num_classes=4, norm_cfg=norm_cfg))

@@ -96,7 +96,8 @@ def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
             model_cfg = model_cfg.model
         scope = scope or cfg.get('default_scope')
     elif spec.get('model') is not None:
-        model_cfg = copy.deepcopy(spec['model'])
+        # OpenMMLab models read sub-configs as attributes (cfg.test_cfg.mode)
+        model_cfg = ConfigDict(copy.deepcopy(spec['model']))
     else:
         raise ValueError(f'{role} needs config= (a config path) or model= '
                          f'(a model dict)')

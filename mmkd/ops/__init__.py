@@ -1,1 +1,3 @@
-__all__ = []
+from .edge_band import dense_edge_band, gt_edge_band, valid_label_mask
+
+__all__ = ['dense_edge_band', 'gt_edge_band', 'valid_label_mask']

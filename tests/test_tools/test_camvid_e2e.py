@@ -25,7 +25,7 @@ SMALL = [
     'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
     'test_dataloader.num_workers=0',
     'test_dataloader.persistent_workers=False', 'train_cfg.val_interval=1000',
-    'default_hooks.logger.interval=1'
+    'default_hooks.logger.interval=1', 'test_dataloader.dataset.indices=24'
 ]
 
 
