@@ -8,7 +8,7 @@ classification on the output's own Hungarian match, L1/GIoU and FGL on the
 union set, DDF against the last layer.
 """
 import copy
-from typing import Dict, List, Literal, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.losses import QualityFocalLoss

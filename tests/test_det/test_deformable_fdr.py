@@ -1,5 +1,4 @@
 """Deformable DETR (box refinement, one- and two-stage) + FDR + GO-LSD."""
-from pathlib import Path
 
 import pytest
 import torch
