@@ -28,6 +28,8 @@ def build_for_test(path: Path):
         cfg.model.load_teacher_checkpoint = False
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
+    # As the runner does; DETRs' level_embed is uninitialised memory before.
+    model.init_weights()
     model = revert_sync_batchnorm(model).train()
     # Padding to the full crop (e.g. 512x1024) is what makes a step slow.
     if getattr(model.data_preprocessor, 'size', None) is not None:

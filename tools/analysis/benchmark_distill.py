@@ -7,8 +7,10 @@ a teacher inference forward, on the same batch.
 Prints the median time of each phase (the three phases are interleaved
 round by round, so load changes on the machine hit them alike), the peak
 memory of each phase, and the ratio distill / (student + teacher).
-Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on the CPU the
-peak resident set size (``ru_maxrss``) of a fresh process per phase.
+Peak memory of a phase is what it adds on top of the built models: on CUDA
+``torch.cuda.max_memory_allocated`` minus the memory allocated before the
+step; on the CPU, in a fresh process per phase, the peak resident set size
+(``ru_maxrss``) after the step minus the resident set size before it.
 The teacher's weights are random (no checkpoint is loaded): time does not
 depend on them.
 """
@@ -97,16 +99,27 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def _rss_mb() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def measure_memory_here(phases, phase, device):
+    """Extra peak memory (MB) of one step of ``phase`` over what is held
+    before it (the built models)."""
     fn = phases[phase]
-    fn()
-    sync(device)
     if device.startswith('cuda'):
+        fn()  # warm-up: lazy allocations, optimizer state
+        sync(device)
         torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
         fn()
         sync(device)
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    # On the CPU, the first step in a fresh process (ru_maxrss never drops)
+    before = _rss_mb()
+    fn()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
 
 
 def main():
@@ -118,6 +131,8 @@ def main():
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--skip-timing', action='store_true', help='measure memory only')
     parser.add_argument('--memory-phase', choices=PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -129,13 +144,15 @@ def main():
                                              args.device)))
         return
 
-    times = {p: [] for p in PHASES}
-    for i in range(args.warmup + args.iters):
+    times = {p: [float('nan')] for p in PHASES}
+    for i in range(0 if args.skip_timing else args.warmup + args.iters):
         for phase in PHASES:
             sync(args.device)
             start = time.perf_counter()
             phases[phase]()
             sync(args.device)
+            if i == args.warmup:
+                times[phase].clear()
             if i >= args.warmup:
                 times[phase].append(time.perf_counter() - start)
     med = {p: statistics.median(v) for p, v in times.items()}
@@ -157,8 +174,8 @@ def main():
     print(f'batch: {args.batch} x 3 x {args.size[0]} x {args.size[1]}, '
           f'device: {args.device}, torch threads: {torch.get_num_threads()},'
           f' {args.iters} timed rounds after {args.warmup} warm-up')
-    mem_kind = 'peak allocated' if args.device.startswith(
-        'cuda') else 'peak RSS of a fresh process'
+    mem_kind = 'extra peak allocated' if args.device.startswith(
+        'cuda') else 'extra peak RSS'
     print(f'| phase | median s | min s | max s | {mem_kind} (MB) |')
     print('|---|---|---|---|---|')
     for phase, label in zip(PHASES, ('student training step',
