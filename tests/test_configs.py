@@ -28,7 +28,11 @@ def build_for_test(path: Path):
         cfg.model.load_teacher_checkpoint = False
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
-    # As the runner does; DETRs' level_embed is uninitialised memory before.
+    # As the runner does (DETRs' level_embed is uninitialised memory before),
+    # but without downloads: pretrained backbones start from scratch.
+    for module in model.modules():
+        if 'Pretrained' in str(getattr(module, 'init_cfg', None)):
+            module.init_cfg = None
     model.init_weights()
     model = revert_sync_batchnorm(model).train()
     # Padding to the full crop (e.g. 512x1024) is what makes a step slow.
