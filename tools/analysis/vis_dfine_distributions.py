@@ -43,9 +43,8 @@ def main():
     import mmkd  # noqa: F401
 
     model = init_detector(args.config, None, device='cpu')
-    # a checkpoint written by the runner on this machine (trusted): its
-    # message hub needs weights_only=False under torch >= 2.6
-    ckpt = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
+    # mmkd allow-lists what runner checkpoints hold: weights_only stays on
+    ckpt = torch.load(args.checkpoint, map_location='cpu')
     model.load_state_dict(ckpt.get('state_dict', ckpt))
     model.eval()
     cfg = model.cfg
