@@ -148,7 +148,7 @@ def gt_edge_band(labels: torch.Tensor,
 
     valid = valid_label_mask(labels, num_classes, ignore_index)
     # Fold every ignore value into one sentinel = num_classes.
-    lab = torch.where(valid, labels, labels.new_tensor(num_classes))
+    lab = torch.where(valid, labels.long(), num_classes)
     r = kernel_size // 2
     # Window of p is mixed iff it holds a horizontal or vertical label
     # change between two in-frame neighbours (frame: no change, as with

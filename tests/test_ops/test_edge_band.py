@@ -119,3 +119,12 @@ def test_bad_arguments():
         gt_edge_band(torch.zeros(4, 4, dtype=torch.long), 2, (1, 1))
     with pytest.raises(TypeError, match='integer'):
         gt_edge_band(torch.zeros(1, 4, 4), 2, (1, 1))
+
+
+def test_uint8_labels():
+    labels = torch.zeros(1, 8, 16, dtype=torch.uint8)
+    labels[..., 8:] = 255
+    labels[..., 4:8] = 1
+    ref = dense_edge_band(labels.long(), 2, (2, 4), kernel_size=3)
+    torch.testing.assert_close(
+        gt_edge_band(labels, 2, (2, 4), kernel_size=3), ref)
