@@ -47,11 +47,22 @@ def colorize(labels: np.ndarray,
 
 def predict(config: str, checkpoint: str, image: np.ndarray) -> np.ndarray:
     """(H, W) predicted labels of a config + checkpoint on an RGB image."""
-    from mmseg.apis import inference_model, init_model
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.runner import load_checkpoint
+    from mmseg.apis import inference_model
 
     import mmkd  # noqa: F401  (registers mmkd.Distiller)
-    model = init_model(config, checkpoint, device='cpu')
-    result = inference_model(model, image[..., ::-1].copy())  # BGR, as cv2
+    cfg = Config.fromfile(config)
+    if cfg.model.get('type') in ('mmkd.Distiller', 'Distiller'):
+        cfg.model.load_teacher_checkpoint = False  # the student predicts
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    model.cfg = cfg
+    model.eval()
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        result = inference_model(model, image[..., ::-1].copy())  # BGR
     return result.pred_sem_seg.data[0].cpu().numpy()
 
 
