@@ -26,7 +26,10 @@ setup(
     # configs ship inside the package (mmkd/.mim/configs, a link to
     # configs/ in the source tree), so `mmkd::cwd/...` resolves after
     # `pip install`, like `mmdet::` and `mmseg::`.
-    package_data={'mmkd': ['.mim/configs/**/*.py', '.mim/configs/**/*.md']},
+    package_data={
+        'mmkd':
+        ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']
+    },
     include_package_data=True,
     install_requires=['mmengine>=0.10.0,<1.0.0', 'numpy'],
     extras_require={

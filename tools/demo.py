@@ -42,7 +42,7 @@ def _cfg(path, work_dir, data_root, **options):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
     cfg.randomness = dict(seed=0)
-    cfg.log_level = 'WARNING'
+    cfg.log_level = 'INFO'  # the runner's progress lines (loss, time, ETA)
     cfg.merge_from_dict(options)
     return cfg
 

@@ -131,7 +131,8 @@ class Distiller(BaseModel):
                     'must be trained; give a local path or URL')
             _load_teacher_weights(teacher_model, teacher['checkpoint'])
         # The teacher never trains: plain BN, no grads, hidden from nn.Module.
-        teacher_model = revert_sync_batchnorm(teacher_model).eval()
+        teacher_model = revert_sync_batchnorm(teacher_model)
+        teacher_model.eval()  # not chained: some train() return None
         teacher_model.requires_grad_(False)
         object.__setattr__(self, 'teacher', teacher_model)
 

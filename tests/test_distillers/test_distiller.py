@@ -144,3 +144,29 @@ def test_errors(teacher_ckpt, tmp_path):
         CWD, student='backbone.layer4', teacher='backbone.layer4')))
     with pytest.raises(ValueError, match=r"gives \(2, 128, 8, 8\) but teacher 'backbone.layer4' gives \(2, 256, 8, 8\).*ChannelAlignConnector', in_channels=128, out_channels=256"):
         step(model)
+
+
+def test_teacher_from_another_library(tmp_path):
+    """A MMPretrain backbone (a plain nn.Module) teaches a MMSegmentation
+    model; connectors align channels and size."""
+    teacher_cfg = dict(type='mmpretrain.ResNet', depth=18, out_indices=(3, ))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        teacher = MODELS.build(teacher_cfg)
+    path = tmp_path / 'resnet18.pth'
+    torch.save(teacher.state_dict(), path)  # a bare state dict works too
+    model = Distiller(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(model=teacher_cfg, scope='mmpretrain',
+                     checkpoint=str(path)),
+        losses=dict(loss_feat=dict(
+            type='mmkd.ChannelWiseDivergence',
+            student='backbone.layer4',
+            teacher='layer4',
+            connector=[
+                dict(type='mmkd.ChannelAlignConnector', in_channels=128,
+                     out_channels=512),
+                dict(type='mmkd.SpatialAlignConnector')
+            ])))
+    assert type(model.teacher).__module__.startswith('mmpretrain')
+    log = step(model)
+    assert log['distill.loss_feat'] > 0

@@ -1,0 +1,11 @@
+# Two-stage Deformable DETR (box refinement) R50 50e COCO with FDR + GO-LSD.
+_base_ = ('mmdet::deformable_detr/'
+          'deformable-detr-refine-twostage_r50_16xb2-50e_coco.py')
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+
+model = dict(
+    type='mmkd.DeformableDETRFDR',
+    bbox_head=dict(
+        type='mmkd.DeformableDETRFDRHead',
+        loss_fgl=dict(type='mmkd.FGLLoss', loss_weight=0.15),
+        loss_ddf=dict(type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0)))
