@@ -12,14 +12,14 @@ teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/pspnet/pspnet
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmseg::pspnet/pspnet_r50-d8_4xb4-80k_pascal-context-59-480x480.py',
+        config='mmseg::pspnet/pspnet_r50-d8_4xb4-80k_pascal-context-59-480x480.py',  # noqa: E501
         model=dict(
             pretrained='open-mmlab://resnet18_v1c',
             backbone=dict(depth=18),
             decode_head=dict(in_channels=512, channels=128),
             auxiliary_head=dict(in_channels=256, channels=64))),
     teacher=dict(
-        config='mmseg::pspnet/pspnet_r101-d8_4xb4-80k_pascal-context-59-480x480.py',
+        config='mmseg::pspnet/pspnet_r101-d8_4xb4-80k_pascal-context-59-480x480.py',  # noqa: E501
         checkpoint=teacher_ckpt),
     losses=dict(
         loss_bpkd=dict(

@@ -4,8 +4,9 @@ Boundary IoU (Cheng et al., CVPR 2021) restricted to class edges: for class
 ``c``, the boundary of a label map is the set of ``c`` pixels within ``d``
 pixels (Chebyshev distance) of a pixel of another *valid* class. Pixels that
 are ignore in the ground truth (in the prediction too) and the image frame
-make no boundary, and only pixels valid in the ground truth are counted. Per class, ``|B_gt & B_pred| / |B_gt | B_pred|`` is
-accumulated over the whole dataset, then averaged over classes that occur.
+make no boundary, and only pixels valid in the ground truth are counted. Per
+class, ``|B_gt & B_pred| / |B_gt | B_pred|`` is accumulated over the whole
+dataset, then averaged over classes that occur.
 """
 from typing import Dict, Optional
 
@@ -15,7 +16,9 @@ import torch.nn.functional as F
 __all__ = ['class_boundary', 'SegBoundaryMetricAccumulator']
 
 
-def class_boundary(labels: torch.Tensor, cls: int, dilation: int,
+def class_boundary(labels: torch.Tensor,
+                   cls: int,
+                   dilation: int,
                    valid: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Pixels of ``cls`` within ``dilation`` px of another valid class.
 
@@ -31,9 +34,9 @@ def class_boundary(labels: torch.Tensor, cls: int, dilation: int,
     """
     inside = labels == cls
     other = ~inside if valid is None else valid & ~inside
-    near_other = F.max_pool2d(
-        other.float().reshape(-1, 1, *labels.shape[-2:]), 2 * dilation + 1,
-        1, dilation).reshape(labels.shape) > 0
+    near_other = F.max_pool2d(other.float().reshape(-1, 1, *labels.shape[-2:]),
+                              2 * dilation + 1, 1,
+                              dilation).reshape(labels.shape) > 0
     return inside & near_other
 
 
@@ -72,8 +75,7 @@ class SegBoundaryMetricAccumulator:
     def update(self, pred: torch.Tensor, gt: torch.Tensor) -> None:
         """Add one prediction (H, W) and its ground truth (H, W)."""
         pred, gt = pred.reshape(gt.shape[-2:]), gt.reshape(gt.shape[-2:])
-        valid = (gt != self.ignore_index) & (gt >= 0) & (
-            gt < self.num_classes)
+        valid = (gt != self.ignore_index) & (gt >= 0) & (gt < self.num_classes)
         for c in range(self.num_classes):
             g = (gt == c) & valid
             p = (pred == c) & valid
@@ -90,8 +92,7 @@ class SegBoundaryMetricAccumulator:
         iou = self.inter / self.union.clamp_min(1)
         b_seen = self.b_union > 0
         biou = self.b_inter / self.b_union.clamp_min(1)
-        return dict(
-            mIoU=round(100 * iou[seen].mean().item(), 2),
-            mBIoU=round(100 * biou[b_seen].mean().item(), 2),
-            IoU=[round(100 * v, 2) for v in iou.tolist()],
-            BIoU=[round(100 * v, 2) for v in biou.tolist()])
+        return dict(mIoU=round(100 * iou[seen].mean().item(), 2),
+                    mBIoU=round(100 * biou[b_seen].mean().item(), 2),
+                    IoU=[round(100 * v, 2) for v in iou.tolist()],
+                    BIoU=[round(100 * v, 2) for v in biou.tolist()])

@@ -188,10 +188,9 @@ class BPKDLoss(nn.Module):
         if isinstance(alpha, (int, float)):
             self.alpha: Union[float, torch.Tensor] = float(alpha)
         elif isinstance(alpha, (list, tuple)):
-            self.register_buffer(
-                'alpha_per_class',
-                torch.tensor(alpha, dtype=torch.float32),
-                persistent=False)
+            self.register_buffer('alpha_per_class',
+                                 torch.tensor(alpha, dtype=torch.float32),
+                                 persistent=False)
             self.alpha = self.alpha_per_class
         else:
             raise TypeError('alpha should be a float or a list of floats, '
@@ -221,8 +220,10 @@ class BPKDLoss(nn.Module):
                 'data_samples should be a non-empty list of SegDataSample '
                 '(with gt_sem_seg) or an (N, H, W) label tensor, but got '
                 f'{type(data_samples).__name__}')
-        maps = [ds.gt_sem_seg.data.reshape(ds.gt_sem_seg.data.shape[-2:])
-                for ds in data_samples]
+        maps = [
+            ds.gt_sem_seg.data.reshape(ds.gt_sem_seg.data.shape[-2:])
+            for ds in data_samples
+        ]
         height = max(m.shape[0] for m in maps)
         width = max(m.shape[1] for m in maps)
         labels = maps[0].new_full((len(maps), height, width), 255)
@@ -232,15 +233,14 @@ class BPKDLoss(nn.Module):
 
     def edge_mask(self, labels: torch.Tensor, logits: torch.Tensor):
         """``M_E`` (N, C, h, w) float32 for ``logits`` (N, C, h, w)."""
-        return gt_edge_band(
-            labels,
-            logits.shape[1],
-            logits.shape[-2:],
-            kernel_size=self.kernel_size,
-            ignore_index=self.ignore_index,
-            zero_ignore_pixels=self.zero_ignore_pixels,
-            erode_valid_region=self.erode_valid_region,
-            class_agnostic=self.class_agnostic_band)
+        return gt_edge_band(labels,
+                            logits.shape[1],
+                            logits.shape[-2:],
+                            kernel_size=self.kernel_size,
+                            ignore_index=self.ignore_index,
+                            zero_ignore_pixels=self.zero_ignore_pixels,
+                            erode_valid_region=self.erode_valid_region,
+                            class_agnostic=self.class_agnostic_band)
 
     def forward(self,
                 student: torch.Tensor,
@@ -270,19 +270,17 @@ class BPKDLoss(nn.Module):
             if data_samples is None:
                 raise ValueError('BPKDLoss needs data_samples with '
                                  'gt_sem_seg to build the edge band')
-            edge_mask = self.edge_mask(
-                self._labels(data_samples, student), student)
+            edge_mask = self.edge_mask(self._labels(data_samples, student),
+                                       student)
         if isinstance(self.alpha, torch.Tensor) and \
                 self.alpha.numel() != student.shape[1]:
             raise ValueError(
                 f'alpha should have {student.shape[1]} entries (one per '
                 f'class), but got {self.alpha.numel()}')
         with torch.autocast(device_type=student.device.type, enabled=False):
-            loss_edge = bpkd_edge_loss(student, teacher, edge_mask,
-                                       self.alpha, self.tau_edge,
-                                       self.edge_norm)
+            loss_edge = bpkd_edge_loss(student, teacher, edge_mask, self.alpha,
+                                       self.tau_edge, self.edge_norm)
             loss_body = bpkd_body_loss(student, teacher, edge_mask,
                                        self.tau_body, self.body_exclude_edges)
-        return dict(
-            loss_edge=self.edge_weight * loss_edge,
-            loss_body=self.body_weight * loss_body)
+        return dict(loss_edge=self.edge_weight * loss_edge,
+                    loss_body=self.body_weight * loss_body)

@@ -47,7 +47,8 @@ def _check_args(labels: torch.Tensor, num_classes: int,
                          f'got {kernel_size}')
 
 
-def valid_label_mask(labels: torch.Tensor, num_classes: int,
+def valid_label_mask(labels: torch.Tensor,
+                     num_classes: int,
                      ignore_index: int = 255) -> torch.Tensor:
     """Pixels holding a class in ``[0, num_classes)`` other than ignore.
 
@@ -147,7 +148,7 @@ def gt_edge_band(labels: torch.Tensor,
 
     valid = valid_label_mask(labels, num_classes, ignore_index)
     # Fold every ignore value into one sentinel = num_classes.
-    lab = torch.where(valid, labels, labels.new_tensor(num_classes))
+    lab = torch.where(valid, labels.long(), num_classes)
     r = kernel_size // 2
     # Window of p is mixed iff it holds a horizontal or vertical label
     # change between two in-frame neighbours (frame: no change, as with
@@ -171,13 +172,11 @@ def gt_edge_band(labels: torch.Tensor,
                         mode='replicate')[:, 0].to(small).contiguous()
         sn, sh, sw = lab_pad.stride()
         windows = lab_pad.as_strided(
-            (n, height, width, kernel_size, kernel_size),
-            (sn, sh, sw, sh, sw))
+            (n, height, width, kernel_size, kernel_size), (sn, sh, sw, sh, sw))
     iy, wy = _pool_weights(height, h, device)
     ix, wx = _pool_weights(width, w, device)
-    for cb, cy, cx in zip(
-            b.split(chunk_pixels), y.split(chunk_pixels),
-            x.split(chunk_pixels)):
+    for cb, cy, cx in zip(b.split(chunk_pixels), y.split(chunk_pixels),
+                          x.split(chunk_pixels)):
         if class_agnostic:
             # A mixed window holds at least one valid class (only one value
             # is the sentinel), so every kept pixel is on the union band.
@@ -185,8 +184,10 @@ def gt_edge_band(labels: torch.Tensor,
             cls = torch.zeros_like(cb)
         else:
             win = windows[cb, cy, cx].reshape(cb.numel(), -1).long()
-            seen = torch.zeros(
-                cb.numel(), num_classes + 1, dtype=torch.bool, device=device)
+            seen = torch.zeros(cb.numel(),
+                               num_classes + 1,
+                               dtype=torch.bool,
+                               device=device)
             seen.scatter_(1, win, True)
             pairs_p, cls = seen[:, :num_classes].nonzero(as_tuple=True)
             pb, py, px = cb[pairs_p], cy[pairs_p], cx[pairs_p]
@@ -243,4 +244,3 @@ def dense_edge_band(labels: torch.Tensor,
         k = (height // h, width // w)
         return F.avg_pool2d(edge, k, k)
     return F.adaptive_avg_pool2d(edge, (h, w))
-

@@ -20,8 +20,15 @@ def _seeded_example():
     return s, t, labels
 
 
-def _reference(s, t, labels, kernel=7, alpha=2.0, tau_e=1.0, tau_b=1.0,
-               norm='per_class_count', **band_kwargs):
+def _reference(s,
+               t,
+               labels,
+               kernel=7,
+               alpha=2.0,
+               tau_e=1.0,
+               tau_b=1.0,
+               norm='per_class_count',
+               **band_kwargs):
     """Spec §6, written independently of mmkd.losses."""
     m = dense_edge_band(labels, s.shape[1], s.shape[-2:], kernel,
                         **band_kwargs)
@@ -47,15 +54,19 @@ def _reference(s, t, labels, kernel=7, alpha=2.0, tau_e=1.0, tau_b=1.0,
 def test_cwd_hand_value():
     s = torch.zeros(1, 1, 1, 2)
     t = torch.tensor([[[[1.0, 0.0]]]])
-    assert channel_wise_divergence(s, t).item() == pytest.approx(
-        0.110944, abs=1e-6)
+    assert channel_wise_divergence(s, t).item() == pytest.approx(0.110944,
+                                                                 abs=1e-6)
 
 
 @pytest.mark.parametrize('mask,values', [
-    (1.0, dict(per_class_count=0.443776, global_count=0.221888,
-               global_mass=0.221888)),
-    (0.5, dict(per_class_count=0.060600, global_count=0.030300,
-               global_mass=0.060600)),
+    (1.0,
+     dict(per_class_count=0.443776,
+          global_count=0.221888,
+          global_mass=0.221888)),
+    (0.5,
+     dict(per_class_count=0.060600,
+          global_count=0.030300,
+          global_mass=0.060600)),
 ])
 def test_edge_hand_values(mask, values):
     s = torch.zeros(1, 2, 1, 1)
@@ -77,15 +88,15 @@ def test_seeded_example():
     assert lb.item() == pytest.approx(1.098853, abs=1e-6)
     total = out['loss_edge'] + out['loss_body']
     assert total.item() == pytest.approx(28.933029, abs=1e-5)
-    for norm, value in (('global_count', 0.046506),
-                        ('global_mass', 0.123281)):
+    for norm, value in (('global_count', 0.046506), ('global_mass', 0.123281)):
         got = BPKDLoss(edge_weight=1.0, edge_norm=norm)(s, t, labels)
         assert got['loss_edge'].item() == pytest.approx(value, abs=1e-6)
 
 
 def _random_case(seed, n=2, c=5, size=(48, 40), out=(6, 5)):
     g = torch.Generator().manual_seed(seed)
-    small = torch.randint(0, c, (n, 1, size[0] // 8, size[1] // 8),
+    small = torch.randint(0,
+                          c, (n, 1, size[0] // 8, size[1] // 8),
                           generator=g).float()
     labels = F.interpolate(small, size=size)[:, 0].long()
     labels[torch.rand(n, *size, generator=g) < 0.05] = 255
@@ -97,16 +108,26 @@ def _random_case(seed, n=2, c=5, size=(48, 40), out=(6, 5)):
 
 @pytest.mark.parametrize(
     'norm,zero_ignore,erode,tau_e,tau_b',
-    list(itertools.product(['per_class_count', 'global_count', 'global_mass'],
-                           [True, False], [False, True], [1.0], [1.0])) +
+    list(
+        itertools.product(['per_class_count', 'global_count', 'global_mass'],
+                          [True, False], [False, True], [1.0], [1.0])) +
     [('per_class_count', True, False, 4.0, 4.0)])
 def test_matches_reference(norm, zero_ignore, erode, tau_e, tau_b):
     s, t, labels = _random_case(3)
     kw = dict(zero_ignore_pixels=zero_ignore, erode_valid_region=erode)
-    le, lb = _reference(s, t, labels, norm=norm, tau_e=tau_e, tau_b=tau_b,
+    le, lb = _reference(s,
+                        t,
+                        labels,
+                        norm=norm,
+                        tau_e=tau_e,
+                        tau_b=tau_b,
                         **kw)
-    out = BPKDLoss(edge_weight=1.0, body_weight=1.0, edge_norm=norm,
-                   tau_edge=tau_e, tau_body=tau_b, **kw)(s, t, labels)
+    out = BPKDLoss(edge_weight=1.0,
+                   body_weight=1.0,
+                   edge_norm=norm,
+                   tau_edge=tau_e,
+                   tau_body=tau_b,
+                   **kw)(s, t, labels)
     torch.testing.assert_close(out['loss_edge'], le, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(out['loss_body'], lb, rtol=1e-5, atol=1e-6)
 
@@ -128,8 +149,8 @@ def test_body_exclude_edges():
     loss = BPKDLoss(body_weight=1.0, body_exclude_edges=True)
     m = loss.edge_mask(labels, s)
     fill = m > 0
-    expected = channel_wise_divergence(
-        s.masked_fill(fill, -1e4), t.masked_fill(fill, -1e4))
+    expected = channel_wise_divergence(s.masked_fill(fill, -1e4),
+                                       t.masked_fill(fill, -1e4))
     torch.testing.assert_close(loss(s, t, labels)['loss_body'], expected)
 
 
@@ -148,8 +169,7 @@ def test_single_class_crop(fill):
     out = BPKDLoss(edge_weight=1.0, body_weight=1.0)(s, t, labels)
     assert out['loss_edge'].item() == 0
     assert out['loss_edge'].requires_grad  # key kept with a graph (DDP)
-    torch.testing.assert_close(out['loss_body'],
-                               channel_wise_divergence(s, t))
+    torch.testing.assert_close(out['loss_body'], channel_wise_divergence(s, t))
 
 
 def test_gradients_reach_student_only():

@@ -40,8 +40,10 @@ def test_no_frame_edges():
 @pytest.mark.parametrize('zero_ignore,cols', [(True, [7]), (False, [7, 8])])
 def test_ignore_row(zero_ignore, cols):
     labels = torch.tensor([[[0] * 8 + [255] * 8]])
-    band = gt_edge_band(
-        labels, 2, (1, 16), kernel_size=3, zero_ignore_pixels=zero_ignore)
+    band = gt_edge_band(labels,
+                        2, (1, 16),
+                        kernel_size=3,
+                        zero_ignore_pixels=zero_ignore)
     assert torch.nonzero(band[0, 0, 0])[:, 0].tolist() == cols
     assert band[0, 1].sum() == 0
 
@@ -63,33 +65,33 @@ def test_ignore_index_and_padding_both_ignored():
 def _random_labels(n, h, w, num_classes, seed):
     g = torch.Generator().manual_seed(seed)
     # Blocky maps (realistic edges) plus salt noise and a padded border.
-    small = torch.randint(0, num_classes, (n, 1, h // 4 + 1, w // 4 + 1),
+    small = torch.randint(0,
+                          num_classes, (n, 1, h // 4 + 1, w // 4 + 1),
                           generator=g).float()
     labels = torch.nn.functional.interpolate(small, scale_factor=4.0)
     labels = labels[:, 0, :h, :w].long()
     noise = torch.rand(n, h, w, generator=g) < 0.05
-    labels[noise] = torch.randint(0, num_classes, (int(noise.sum()), ),
+    labels[noise] = torch.randint(0,
+                                  num_classes, (int(noise.sum()), ),
                                   generator=g)
     labels[torch.rand(n, h, w, generator=g) < 0.03] = 255
     labels[:, -3:, :] = 255
     return labels
 
 
-@pytest.mark.parametrize(
-    'size,out,k,zero_ignore,erode,agnostic',
-    [((32, 48), (4, 6), 7, True, False, False),
-     ((30, 45), (4, 6), 5, True, False, False),
-     ((23, 17), (23, 17), 3, False, False, False),
-     ((32, 32), (8, 8), 7, False, True, False),
-     ((31, 40), (7, 9), 7, True, True, True),
-     ((32, 32), (4, 4), 9, False, False, True)])
+@pytest.mark.parametrize('size,out,k,zero_ignore,erode,agnostic',
+                         [((32, 48), (4, 6), 7, True, False, False),
+                          ((30, 45), (4, 6), 5, True, False, False),
+                          ((23, 17), (23, 17), 3, False, False, False),
+                          ((32, 32), (8, 8), 7, False, True, False),
+                          ((31, 40), (7, 9), 7, True, True, True),
+                          ((32, 32), (4, 4), 9, False, False, True)])
 def test_matches_dense_reference(size, out, k, zero_ignore, erode, agnostic):
     labels = _random_labels(2, *size, num_classes=6, seed=sum(size) + k)
-    kwargs = dict(
-        kernel_size=k,
-        zero_ignore_pixels=zero_ignore,
-        erode_valid_region=erode,
-        class_agnostic=agnostic)
+    kwargs = dict(kernel_size=k,
+                  zero_ignore_pixels=zero_ignore,
+                  erode_valid_region=erode,
+                  class_agnostic=agnostic)
     ref = dense_edge_band(labels, 7, out, **kwargs)
     fast = gt_edge_band(labels, 7, out, **kwargs)
     assert fast.shape == (2, 7, *out) and fast.dtype == torch.float32
@@ -117,3 +119,12 @@ def test_bad_arguments():
         gt_edge_band(torch.zeros(4, 4, dtype=torch.long), 2, (1, 1))
     with pytest.raises(TypeError, match='integer'):
         gt_edge_band(torch.zeros(1, 4, 4), 2, (1, 1))
+
+
+def test_uint8_labels():
+    labels = torch.zeros(1, 8, 16, dtype=torch.uint8)
+    labels[..., 8:] = 255
+    labels[..., 4:8] = 1
+    ref = dense_edge_band(labels.long(), 2, (2, 4), kernel_size=3)
+    torch.testing.assert_close(
+        gt_edge_band(labels, 2, (2, 4), kernel_size=3), ref)

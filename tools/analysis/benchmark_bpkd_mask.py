@@ -54,10 +54,14 @@ def voronoi_labels(n: int, height: int, width: int, num_classes: int,
         cx = torch.rand(regions, generator=g) * width
         d = (ys - cy)**2 + (xs - cx)**2  # H, W, R
         if ragged > 0:
-            low = torch.rand(1, regions, height // 16 + 1, width // 16 + 1,
+            low = torch.rand(1,
+                             regions,
+                             height // 16 + 1,
+                             width // 16 + 1,
                              generator=g)
-            low = torch.nn.functional.interpolate(
-                low, size=(height, width), mode='bilinear')[0]
+            low = torch.nn.functional.interpolate(low,
+                                                  size=(height, width),
+                                                  mode='bilinear')[0]
             d = d * (1 + ragged * low.permute(1, 2, 0))
         cell = d.argmin(-1)
         cls = torch.randint(0, num_classes, (regions, ), generator=g)
@@ -147,8 +151,8 @@ def time_step(args) -> dict:
     samples = []
     for lab in labels:
         ds = SegDataSample(gt_sem_seg=PixelData(data=lab[None]))
-        ds.set_metainfo(dict(img_shape=(args.size, ) * 2,
-                             pad_shape=(args.size, ) * 2))
+        ds.set_metainfo(
+            dict(img_shape=(args.size, ) * 2, pad_shape=(args.size, ) * 2))
         samples.append(ds)
     for name in ('r18', 'r101'):
         model = MODELS.build(pspnet_ade_model(name))
@@ -216,12 +220,15 @@ def main() -> None:
     parser.add_argument('--ragged', type=float, default=0.3)
     parser.add_argument('--kernel-size', type=int, default=7)
     parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--dense', action='store_true',
+    parser.add_argument('--dense',
+                        action='store_true',
                         help='measure the dense one-hot reference instead')
-    parser.add_argument('--step', action='store_true',
+    parser.add_argument('--step',
+                        action='store_true',
                         help='also time the PSPNet-R18/R101 step')
     parser.add_argument('--step-repeats', type=int, default=2)
-    parser.add_argument('--rss-child', action='store_true',
+    parser.add_argument('--rss-child',
+                        action='store_true',
                         help=argparse.SUPPRESS)
     parser.add_argument('--labels-file', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -231,17 +238,16 @@ def main() -> None:
 
     labels = _labels(args)
     valid = labels[labels != 255]
-    report = dict(
-        labels=list(labels.shape),
-        num_classes=args.num_classes,
-        present_classes=int(valid.unique().numel()),
-        void_share=round(float((labels == 255).float().mean()), 3),
-        threads=torch.get_num_threads(),
-        method='dense' if args.dense else 'gt_edge_band')
+    report = dict(labels=list(labels.shape),
+                  num_classes=args.num_classes,
+                  present_classes=int(valid.unique().numel()),
+                  void_share=round(float((labels == 255).float().mean()), 3),
+                  threads=torch.get_num_threads(),
+                  method='dense' if args.dense else 'gt_edge_band')
     m = _mask(args, labels, args.dense)
     report['band_cells_share'] = round(float((m > 0).float().mean()), 4)
-    report['band_pixels_share'] = round(
-        float(m.sum() * 64 / labels.numel()), 4)
+    report['band_pixels_share'] = round(float(m.sum() * 64 / labels.numel()),
+                                        4)
     ts = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
@@ -259,8 +265,7 @@ def main() -> None:
         torch.save(labels, path)
         cmd = [sys.executable, __file__, '--rss-child', '--labels-file', path
                ] + [a for a in sys.argv[1:] if a != '--step']
-        child = subprocess.run(
-            cmd, capture_output=True, text=True, check=True)
+        child = subprocess.run(cmd, capture_output=True, text=True, check=True)
     report.update(json.loads(child.stdout.strip().splitlines()[-1]))
     if args.step:
         report.update(time_step(args))

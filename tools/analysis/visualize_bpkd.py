@@ -28,13 +28,14 @@ from PIL import Image  # noqa: E402
 
 from mmkd.ops import gt_edge_band  # noqa: E402
 
-CAMVID_PALETTE = [(128, 128, 128), (128, 0, 0), (192, 192, 128),
-                  (128, 64, 128), (60, 40, 222), (128, 128, 0),
-                  (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0),
-                  (0, 128, 192)]
+CAMVID_PALETTE = [(128, 128, 128),
+                  (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222),
+                  (128, 128, 0), (192, 128, 128), (64, 64, 128), (64, 0, 128),
+                  (64, 64, 0), (0, 128, 192)]
 
 
-def colorize(labels: np.ndarray, palette: List[Tuple[int, int, int]],
+def colorize(labels: np.ndarray,
+             palette: List[Tuple[int, int, int]],
              ignore_index: int = 255) -> np.ndarray:
     """(H, W) labels -> (H, W, 3) uint8; ignore and unknown are black."""
     lut = np.zeros((256, 3), np.uint8)
@@ -46,11 +47,22 @@ def colorize(labels: np.ndarray, palette: List[Tuple[int, int, int]],
 
 def predict(config: str, checkpoint: str, image: np.ndarray) -> np.ndarray:
     """(H, W) predicted labels of a config + checkpoint on an RGB image."""
-    from mmseg.apis import inference_model, init_model
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.runner import load_checkpoint
+    from mmseg.apis import inference_model
 
     import mmkd  # noqa: F401  (registers mmkd.Distiller)
-    model = init_model(config, checkpoint, device='cpu')
-    result = inference_model(model, image[..., ::-1].copy())  # BGR, as cv2
+    cfg = Config.fromfile(config)
+    if cfg.model.get('type') in ('mmkd.Distiller', 'Distiller'):
+        cfg.model.load_teacher_checkpoint = False  # the student predicts
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    model.cfg = cfg
+    model.eval()
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        result = inference_model(model, image[..., ::-1].copy())  # BGR
     return result.pred_sem_seg.data[0].cpu().numpy()
 
 
@@ -58,17 +70,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image')
     parser.add_argument('annotation', help='label map (PNG of class ids)')
-    parser.add_argument(
-        '--model',
-        nargs=3,
-        action='append',
-        default=[],
-        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
+    parser.add_argument('--model',
+                        nargs=3,
+                        action='append',
+                        default=[],
+                        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
     parser.add_argument('--num-classes', type=int, default=11)
-    parser.add_argument(
-        '--void', type=int, default=11, help='label mapped to ignore (255)')
+    parser.add_argument('--void',
+                        type=int,
+                        default=11,
+                        help='label mapped to ignore (255)')
     parser.add_argument('--kernel-size', type=int, default=7)
-    parser.add_argument('--stride', type=int, default=8,
+    parser.add_argument('--stride',
+                        type=int,
+                        default=8,
                         help='logit stride for the soft mask panel')
     parser.add_argument('--out', default='bpkd_vis.png')
     args = parser.parse_args()
@@ -80,10 +95,9 @@ def main() -> None:
     height, width = gt.shape
     band = gt_edge_band(labels, args.num_classes, (height, width),
                         args.kernel_size)[0].amax(0).numpy()
-    soft = gt_edge_band(
-        labels, args.num_classes,
-        (-(-height // args.stride), -(-width // args.stride)),
-        args.kernel_size)[0].amax(0).numpy()
+    soft = gt_edge_band(labels, args.num_classes,
+                        (-(-height // args.stride), -(-width // args.stride)),
+                        args.kernel_size)[0].amax(0).numpy()
     gt_rgb = colorize(gt, CAMVID_PALETTE)
     overlay = gt_rgb.copy()
     overlay[band > 0] = (255, 255, 255)
@@ -96,16 +110,15 @@ def main() -> None:
         acc = float((pred == gt)[gt != 255].mean() * 100)
         ring = (band > 0) & (gt != 255)
         edge_acc = float((pred == gt)[ring].mean() * 100)
-        panels.append((f'{label}\nacc {acc:.1f}%, band acc {edge_acc:.1f}%',
-                       pred_rgb))
+        panels.append(
+            (f'{label}\nacc {acc:.1f}%, band acc {edge_acc:.1f}%', pred_rgb))
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.4 * rows))
     for ax in np.ravel(axes):
         ax.axis('off')
     for ax, (title, img) in zip(np.ravel(axes), panels):
-        ax.imshow(img, cmap='magma', vmin=0, vmax=1,
-                  interpolation='nearest')
+        ax.imshow(img, cmap='magma', vmin=0, vmax=1, interpolation='nearest')
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
