@@ -1,6 +1,6 @@
 """The main job in one command: distil a small segmenter on generated data.
 
-    python tools/demo.py [--method cwd] [--work-dir work_dirs/demo]
+    python tools/demo.py [--method bpkd|cwd] [--work-dir work_dirs/demo]
 
 1. draws a small licence-clean dataset (discs, squares, triangles; cached),
 2. trains the teacher, or reuses the one cached for the same config,
@@ -30,9 +30,9 @@ CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
 TEACHER = osp.join(CONFIGS, 'pspnet_r18-d8_1xb8-200i_shapes-128x128.py')
 STUDENT = osp.join(CONFIGS, 'pspnet_r18w16-d8_1xb8-200i_shapes-128x128.py')
 DISTILL = {
-    'cwd': osp.join(CONFIGS,
-                    'cwd_pspnet-r18-d8_pspnet-r18w16-d8_1xb8-200i_'
-                    'shapes-128x128.py'),
+    method: osp.join(CONFIGS, f'{method}_pspnet-r18-d8_pspnet-r18w16-d8_'
+                     '1xb8-200i_shapes-128x128.py')
+    for method in ('bpkd', 'cwd')
 }
 
 
@@ -95,7 +95,7 @@ def save_picture(runners, names, path, count=4):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--method', default='cwd', choices=sorted(DISTILL))
+    parser.add_argument('--method', default='bpkd', choices=sorted(DISTILL))
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
         '--cache',

@@ -1,5 +1,8 @@
-# The demo with BPKD instead of CWD (same teacher and student): edge KL in
-# a 6-px GT boundary band plus CWD on the body, weights 50 and 20.
+# The demo's distillation: BPKD (same teacher and student as the CWD demo),
+# edge KL in a 6-px GT boundary band plus CWD on the body. The paper's
+# weights (edge 50, body 20) are set for pretrained students over 80k
+# iterations; for 200 iterations from scratch they swamp the student's own
+# loss (see docs/methods/bpkd.md), so the demo divides both by 10.
 _base_ = [
     '../_base_/datasets/shapes_128x128.py',
     'mmseg::_base_/default_runtime.py',
@@ -18,5 +21,5 @@ model = dict(
             type='mmkd.BPKDLoss',
             student='decode_head.conv_seg',
             teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+            edge_weight=5.0,
+            body_weight=2.0)))
