@@ -170,3 +170,20 @@ def test_teacher_from_another_library(tmp_path):
     assert type(model.teacher).__module__.startswith('mmpretrain')
     log = step(model)
     assert log['distill.loss_feat'] > 0
+
+
+def test_teacher_runs_only_as_far_as_the_taps(teacher_ckpt):
+    losses = dict(loss_feat=dict(
+        type='mmkd.ChannelWiseDivergence', student='backbone.layer1',
+        teacher='backbone.layer1',
+        connector=dict(type='mmkd.ChannelAlignConnector', in_channels=16,
+                       out_channels=32)))
+    model = build(teacher_ckpt, losses)
+    head_calls = []
+    model.teacher.decode_head.conv_seg.register_forward_pre_hook(
+        lambda *args: head_calls.append(1))
+    step(model)  # the first forward runs through, to count the tap's calls
+    step(model)
+    step(model)
+    assert len(head_calls) == 1
+    assert not model.teacher.backbone.layer1._forward_hooks  # hooks removed
