@@ -29,6 +29,7 @@ CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
                    'demo')
 TEACHER = osp.join(CONFIGS, 'pspnet_r18-d8_1xb8-200i_shapes-128x128.py')
 STUDENT = osp.join(CONFIGS, 'pspnet_r18w16-d8_1xb8-200i_shapes-128x128.py')
+DATA_VERSION = 'v1'
 DISTILL = {
     method: osp.join(CONFIGS, f'{method}_pspnet-r18-d8_pspnet-r18w16-d8_'
                      '1xb8-200i_shapes-128x128.py')
@@ -106,11 +107,14 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     logger = MMLogger.get_instance('mmkd_demo', log_level='INFO')
 
-    data_root = generate_shapes(osp.join(args.cache, 'shapes'))
+    # Bump the version when generate_shapes changes: it names the data
+    # folder and enters the teacher's cache key.
+    data_root = generate_shapes(
+        osp.join(args.cache, f'shapes-{DATA_VERSION}'))
     print(f'[demo] data: {data_root}')
 
     # The teacher is cached by the hash of its config (and the data).
-    text = Config.fromfile(TEACHER).pretty_text
+    text = Config.fromfile(TEACHER).pretty_text + DATA_VERSION
     key = hashlib.sha256(text.encode()).hexdigest()[:12]
     cached = osp.join(args.cache, f'teacher-{key}.pth')
     teacher_cfg = _cfg(TEACHER, osp.join(args.work_dir, 'teacher'), data_root)
