@@ -30,7 +30,8 @@ def _draw(rng: np.random.Generator, size: int):
         if cls == 1:
             mask = (xx - cx)**2 + (yy - cy)**2 <= r * r
         elif cls == 2:
-            mask = (np.abs(xx - cx) <= r * 0.85) & (np.abs(yy - cy) <= r * 0.85)
+            half = r * 0.85
+            mask = (np.abs(xx - cx) <= half) & (np.abs(yy - cy) <= half)
         else:  # upward triangle
             top, bottom = cy - r, cy + r
             half = (yy - top) / (2 * r) * r * 1.1

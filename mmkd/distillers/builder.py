@@ -57,9 +57,10 @@ def load_model_config(path: str) -> Config:
             return get_config(path)
         except (FileNotFoundError, ValueError, ModuleNotFoundError) as exc:
             if isinstance(exc, ModuleNotFoundError):
+                package = path.split('::')[0]
                 raise ModuleNotFoundError(
-                    f'config {path!r} needs the package '
-                    f'{path.split("::")[0]!r}, which is not installed') from exc
+                    f'config {path!r} needs the package {package!r}, which '
+                    f'is not installed') from exc
             raise _missing_config_error(path) from exc
     if not osp.isfile(path):
         raise _missing_config_error(path)
