@@ -6,7 +6,7 @@ from .deformable_fdr import (DeformableDETRFDR, DeformableDETRFDRDecoder,
 from .dino_fdr import DINOFDR, DINOFDRDecoder
 from .dino_fdr_head import DINOFDRHead
 from .fdr_head import LQE, FDRHeadMixin
-from .fdr_ops import (bbox2distance, box_cxcywh_to_xyxy_clamped,
+from .fdr_ops import (FDRTrace, bbox2distance, box_cxcywh_to_xyxy_clamped,
                       distance2bbox, distribution_integral, translate_gt,
                       weighting_function)
 from .losses import DDFLoss, FGLLoss, ddf_loss, fgl_loss, varifocal_loss
@@ -16,7 +16,7 @@ from .union import (assign_result_to_pairs, union_matches,
 __all__ = [
     'DINOFDR', 'DINOFDRDecoder', 'DINOFDRHead', 'DeformableDETRFDR',
     'DeformableDETRFDRDecoder', 'DeformableDETRFDRHead', 'FDRHeadMixin', 'LQE',
-    'weighting_function', 'distribution_integral', 'distance2bbox',
+    'FDRTrace', 'weighting_function', 'distribution_integral', 'distance2bbox',
     'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped',
     'FGLLoss', 'DDFLoss', 'fgl_loss', 'ddf_loss', 'varifocal_loss',
     'union_matches', 'union_matches_batch', 'assign_result_to_pairs'

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .fdr_head import FDRHeadMixin
-from .fdr_ops import distance2bbox, distribution_integral
+from .fdr_ops import FDRTrace
 
 __all__ = [
     'DeformableDETRFDRDecoder', 'DeformableDETRFDR', 'DeformableDETRFDRHead'
@@ -38,9 +38,8 @@ class DeformableDETRFDRDecoder(DeformableDetrTransformerDecoder):
                 **kwargs) -> Tuple[Tensor, ...]:
         """Outputs as :meth:`mmkd.det.DINOFDRDecoder.forward`;
         ``reference_points`` may be 2-D (bs, nq, 2) or 4-D (bs, nq, 4)."""
-        hidden, refs, all_logits, all_boxes = [], [], [], []
-        ref, prev_hidden, prev_logits = reference_points, 0, 0
-        pre_boxes = ref0 = None
+        trace = FDRTrace(project, reg_scale)
+        ref, refs = reference_points, []
         for lid, layer in enumerate(self.layers):
             if ref.shape[-1] == 4:
                 ratios = torch.cat([valid_ratios, valid_ratios], -1)
@@ -60,21 +59,11 @@ class DeformableDETRFDRDecoder(DeformableDetrTransformerDecoder):
                 init = inverse_sigmoid(ref.float())
                 if init.shape[-1] == 2:
                     init = torch.cat([init, torch.zeros_like(init)], -1)
-                pre_boxes = (pre_reg_branch(query).float() + init).sigmoid()
-                ref0 = pre_boxes.detach()
-            logits = reg_branches[lid](query + prev_hidden).float()
-            logits = logits + prev_logits
-            boxes = distance2bbox(ref0, distribution_integral(
-                logits, project), reg_scale)
-            hidden.append(query)
-            all_logits.append(logits)
-            all_boxes.append(boxes)
-            prev_logits, prev_hidden = logits, query.detach()
-            ref = boxes.detach().to(reference_points.dtype)
+                trace.first_layer(pre_reg_branch, query, init)
+            ref = trace.step(reg_branches[lid], query).to(
+                reference_points.dtype)
             refs.append(ref)
-        return (torch.stack(hidden), torch.stack(refs),
-                torch.stack(all_logits), torch.stack(all_boxes), pre_boxes,
-                ref0)
+        return trace.outputs(refs)
 
 
 @MODELS.register_module()

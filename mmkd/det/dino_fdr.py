@@ -24,7 +24,7 @@ from mmdet.models.layers.transformer import (coordinate_to_encoding,
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .fdr_ops import distance2bbox, distribution_integral
+from .fdr_ops import FDRTrace
 
 __all__ = ['DINOFDRDecoder', 'DINOFDR']
 
@@ -81,9 +81,8 @@ class DINOFDRDecoder(DinoTransformerDecoder):
             (L, bs, nq, 4(N+1)) fp32, ``fdr_boxes`` (L, bs, nq, 4) fp32,
             ``pre_boxes`` (bs, nq, 4) and ``ref0`` (bs, nq, 4), detached.
         """
-        hidden, refs, all_logits, all_boxes = [], [reference_points], [], []
-        ref, prev_hidden, prev_logits = reference_points, 0, 0
-        pre_boxes = ref0 = None
+        trace = FDRTrace(project, reg_scale)
+        ref, refs = reference_points, [reference_points]
         ratios = torch.cat([valid_ratios, valid_ratios], -1)[:, None]
         for lid, layer in enumerate(self.layers):
             ref_input = ref[:, :, None] * ratios
@@ -106,22 +105,12 @@ class DINOFDRDecoder(DinoTransformerDecoder):
                 **kwargs)
             state = self.norm(query)
             if lid == 0:
-                pre_boxes = (pre_reg_branch(state).float() + inverse_sigmoid(
-                    ref.float(), eps=1e-3)).sigmoid()
-                ref0 = pre_boxes.detach()
-            logits = reg_branches[lid](state + prev_hidden).float()
-            logits = logits + prev_logits
-            boxes = distance2bbox(ref0, distribution_integral(
-                logits, project), reg_scale)
-            hidden.append(state)
-            all_logits.append(logits)
-            all_boxes.append(boxes)
-            prev_logits, prev_hidden = logits, state.detach()
-            ref = boxes.detach().to(reference_points.dtype)
+                trace.first_layer(pre_reg_branch, state,
+                                  inverse_sigmoid(ref.float(), eps=1e-3))
+            ref = trace.step(reg_branches[lid], state).to(
+                reference_points.dtype)
             refs.append(ref)
-        return (torch.stack(hidden), torch.stack(refs),
-                torch.stack(all_logits), torch.stack(all_boxes), pre_boxes,
-                ref0)
+        return trace.outputs(refs)
 
 
 @MODELS.register_module()

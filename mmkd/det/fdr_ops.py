@@ -19,7 +19,7 @@ from torch import Tensor
 
 __all__ = [
     'weighting_function', 'distribution_integral', 'distance2bbox',
-    'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped'
+    'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped', 'FDRTrace'
 ]
 
 
@@ -186,3 +186,52 @@ def box_cxcywh_to_xyxy_clamped(boxes: Tensor) -> Tensor:
     w, h = w.clamp(min=0.0), h.clamp(min=0.0)
     return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w,
                         cy + 0.5 * h], -1)
+
+
+class FDRTrace:
+    """The per-layer FDR recursion shared by the FDR decoders (spec §2.3).
+
+    The first layer's plain head fixes ``ref0``; every layer then adds its
+    branch's logits to the previous layer's (residual, not detached), with
+    the branch input ``h_l + sg(h_{l-1})``, and decodes its box around
+    ``ref0``. The decoders keep only what differs: the attention layers and
+    how the initial reference enters the first head.
+
+    Args:
+        project (Tensor): ``W``, (N + 1, ).
+        reg_scale (float): ``R``.
+    """
+
+    def __init__(self, project: Tensor, reg_scale: float) -> None:
+        self.project, self.reg_scale = project, reg_scale
+        self.hidden, self.logits, self.boxes = [], [], []
+        self.pre_boxes = self.ref0 = None
+        self._prev_hidden, self._prev_logits = 0, 0
+
+    def first_layer(self, pre_reg_branch, state: Tensor,
+                    init_unact: Tensor) -> None:
+        """Plain box of the first layer: ``pre_boxes`` and the fixed
+        ``ref0`` (detached) that every layer refines."""
+        self.pre_boxes = (pre_reg_branch(state).float() + init_unact).sigmoid()
+        self.ref0 = self.pre_boxes.detach()
+
+    def step(self, reg_branch, state: Tensor) -> Tensor:
+        """Refine with one layer's branch; return its box, detached (the
+        next layer's attention reference)."""
+        logits = reg_branch(state + self._prev_hidden).float()
+        logits = logits + self._prev_logits
+        boxes = distance2bbox(self.ref0,
+                              distribution_integral(logits, self.project),
+                              self.reg_scale)
+        self.hidden.append(state)
+        self.logits.append(logits)
+        self.boxes.append(boxes)
+        self._prev_logits, self._prev_hidden = logits, state.detach()
+        return boxes.detach()
+
+    def outputs(self, refs: list) -> Tuple[Tensor, ...]:
+        """``(hidden, references, fdr_logits, fdr_boxes, pre_boxes, ref0)``
+        as the FDR decoders return them."""
+        return (torch.stack(self.hidden), torch.stack(refs),
+                torch.stack(self.logits), torch.stack(self.boxes),
+                self.pre_boxes, self.ref0)
