@@ -1,7 +1,8 @@
 """Fixes for the current OpenMMLab stack, applied once when mmkd is imported.
 
 1. ``torch.load`` and runner checkpoints (below).
-2. ``mmkd::`` config paths (:func:`register_config_package`).
+2. ``mmkd::`` config paths (:func:`register_config_package`) and the scope
+   of what an ``mmkd::`` base defines (:func:`read_mmkd_bases_unscoped`).
 
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 mmengine 0.10.7 calls plain ``torch.load``. Checkpoints written by the
@@ -17,7 +18,7 @@ import torch
 
 __all__ = [
     'RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints',
-    'register_config_package'
+    'register_config_package', 'read_mmkd_bases_unscoped'
 ]
 
 
@@ -80,5 +81,31 @@ def register_config_package() -> None:
     MODULE2PACKAGE.setdefault('mmkd', 'mmkd')
 
 
+def read_mmkd_bases_unscoped() -> None:
+    """Read an ``mmkd::`` base config the way a local base is read.
+
+    mmengine stamps ``_scope_='pkg'`` on every typed dict of a ``pkg::``
+    base, which is right for MMDetection's configs: all their types live in
+    ``mmdet``'s registries. mmkd's configs are configs of the library they
+    train (their ``default_scope`` is ``mmseg`` or ``mmdet``), with mmkd's
+    own types always written ``mmkd.X``; stamped with ``mmkd``, an inherited
+    ``EncoderDecoder`` or ``SegVisualizationHook`` would be looked up in
+    mmkd's registries and not found. So ``mmkd::`` bases are read without a
+    scope stamp and their types resolve in the config's ``default_scope``,
+    as they do when the config is used directly. Idempotent.
+    """
+    from mmengine.config import Config
+    current = Config.__dict__['_dict_to_config_dict'].__func__
+    if getattr(current, '_mmkd_unscoped', False):
+        return
+
+    def _dict_to_config_dict(cfg, scope=None, has_scope=True):
+        return current(cfg, None if scope == 'mmkd' else scope, has_scope)
+
+    _dict_to_config_dict._mmkd_unscoped = True
+    Config._dict_to_config_dict = staticmethod(_dict_to_config_dict)
+
+
 allow_runner_checkpoints()
 register_config_package()
+read_mmkd_bases_unscoped()

@@ -4,7 +4,7 @@ import copy
 import difflib
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
@@ -83,10 +83,13 @@ def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
     if not isinstance(spec, (dict, ConfigDict)):
         raise TypeError(f'{role} should be a dict with config= and/or model='
                         f', but got {type(spec).__name__}')
-    unknown = set(spec) - {'config', 'model', 'scope', 'checkpoint'}
+    allowed = {'config', 'model', 'scope'}
+    if role == 'teacher':
+        allowed |= {'checkpoint', 'strict', 'preprocessing'}
+    unknown = set(spec) - allowed
     if unknown:
         raise ValueError(f'{role} has unknown fields {sorted(unknown)}; '
-                         f'allowed: config, model, scope, checkpoint')
+                         f'allowed: {", ".join(sorted(allowed))}')
     scope = spec.get('scope')
     if spec.get('config') is not None:
         cfg = load_model_config(spec['config'])
@@ -110,9 +113,14 @@ def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
     return model, scope
 
 
-def load_teacher_checkpoint(model: nn.Module, filename: str) -> None:
+def load_teacher_checkpoint(model: nn.Module, filename: str) -> List[str]:
     """Load a checkpoint (local path or URL) on the CPU, non-strictly, and
     report missing and unexpected keys.
+
+    Returns:
+        list[str]: The model's state-dict keys the checkpoint did not fill
+        (``num_batches_tracked`` counters aside). The Distiller decides which
+        of them matter (those its teacher taps depend on).
 
     Raises:
         FileNotFoundError: The local file does not exist.
@@ -151,11 +159,17 @@ def load_teacher_checkpoint(model: nn.Module, filename: str) -> None:
             f'the checkpoint of this teacher config?')
     logger = MMLogger.get_current_instance()
     print_log(f'teacher checkpoint loaded from {filename}', logger)
-    if result.missing_keys:
+    missing = [
+        k for k in result.missing_keys
+        if not k.endswith('num_batches_tracked')
+    ]
+    if missing:
         print_log(
-            f'teacher checkpoint misses {len(result.missing_keys)} keys: '
-            f'{result.missing_keys}', logger, level=30)
+            f'teacher checkpoint misses {len(missing)} keys: {missing}',
+            logger,
+            level=30)
     if result.unexpected_keys:
         print_log(
             f'teacher checkpoint has {len(result.unexpected_keys)} unexpected '
             f'keys: {result.unexpected_keys}', logger, level=30)
+    return missing

@@ -1,16 +1,21 @@
 """The teacher-student Distiller (see docs/config.md for every field)."""
 import copy
 import difflib
-from typing import Dict, List, Optional, Union
+import inspect
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.model import (BaseDataPreprocessor, BaseModel,
+                            revert_sync_batchnorm)
 from mmengine.structures import BaseDataElement
+from mmengine.utils import is_list_of
 
 from mmkd.registry import MODELS
 from .builder import build_model
 from .builder import load_teacher_checkpoint as _load_teacher_weights
+from .preprocess import normalisation_of, renormalise
 from .taps import FeatureTaps, StopForward, Tap, parse_tap
 
 __all__ = ['Distiller']
@@ -38,6 +43,20 @@ def _build_mmkd(cfg: dict, what: str) -> nn.Module:
             f'close to it: {["mmkd." + c for c in close] or names}') from exc
 
 
+def _takes_data_samples(loss: nn.Module) -> bool:
+    """Whether ``loss.forward`` has a ``data_samples`` parameter.
+
+    MMDetection's and MMSegmentation's own losses take other arguments in
+    third place (``weight``, ``avg_factor``), so ``data_samples`` is passed
+    by name, and only to a loss that asks for it.
+    """
+    try:
+        params = inspect.signature(loss.forward).parameters
+    except (TypeError, ValueError):
+        return False
+    return 'data_samples' in params
+
+
 class _LossEntry(nn.Module):
     """One distillation loss with its taps and optional connectors."""
 
@@ -59,6 +78,9 @@ class _LossEntry(nn.Module):
             _build_mmkd(c, f'loss {name!r} connector') for c in connectors)
         self.loss = _build_mmkd(cfg, f'loss {name!r}')
         self.name = name
+        self.pass_data_samples = _takes_data_samples(self.loss)
+        #: Outputs of a dict-returning loss that are logged, never summed.
+        self.statistics = frozenset(getattr(self.loss, 'statistics', ()))
 
     def forward(self, student, teacher, data_samples):
         for connector in self.connectors:
@@ -75,7 +97,39 @@ class _LossEntry(nn.Module):
                 f'in_channels={student.shape[1]}, '
                 f'out_channels={teacher.shape[1]}) for channels and/or '
                 f"dict(type='mmkd.SpatialAlignConnector') for size")
-        return self.loss(student, teacher, data_samples)
+        if self.pass_data_samples:
+            return self.loss(student, teacher, data_samples=data_samples)
+        return self.loss(student, teacher)
+
+    def named_outputs(self, value) -> Dict[str, Tuple[torch.Tensor, bool]]:
+        """Log keys of what the loss returned: ``key -> (value, is_term)``.
+
+        A tensor is one term, ``distill.<name>``; a dict gives
+        ``distill.<name>_<key>`` per entry (a leading ``loss_`` dropped),
+        each a term unless the loss declares it a statistic.
+        """
+        if isinstance(value, torch.Tensor):
+            return {DISTILL_PREFIX + self.name: (value, True)}
+        if isinstance(value, dict):
+            unknown = self.statistics - set(value)
+            if unknown:
+                raise KeyError(
+                    f'loss {self.name!r} declares statistics '
+                    f'{sorted(unknown)} it did not return (it returned '
+                    f'{sorted(value)})')
+            out = {}
+            for key, item in value.items():
+                suffix = key[5:] if key.startswith('loss_') else key
+                log_key = f'{DISTILL_PREFIX}{self.name}_{suffix}'
+                if log_key in out:
+                    raise KeyError(
+                        f'loss {self.name!r} returns both {key!r} and a key '
+                        f'that differs only by the loss_ prefix; both would '
+                        f'be logged as {log_key!r}. Rename one of them')
+                out[log_key] = (item, key not in self.statistics)
+            return out
+        raise TypeError(f'loss {self.name!r} should return a Tensor or a dict'
+                        f' of Tensors, but got {type(value).__name__}')
 
 
 @MODELS.register_module()
@@ -84,26 +138,33 @@ class Distiller(BaseModel):
     frozen, hidden teacher.
 
     The teacher is not a registered sub-module: it is absent from
-    ``state_dict``, ``parameters()`` (so from the optimizer, EMA and DDP) and
+    ``state_dict``, ``parameters()`` (so from the optimizer and DDP) and
     SyncBN conversion, is kept in ``eval()`` and runs under ``no_grad``, but
-    moves with ``.to()``/``.cuda()``. Prediction and evaluation run the
+    moves with ``.to()``/``.cuda()``. A deep copy (``EMAHook``'s averaged
+    model) shares it instead of copying it. Prediction and evaluation run the
     student alone.
 
     Args:
         student (dict): ``config`` (path: local file or ``mmseg::...``)
             and/or ``model`` (a model dict; with a config, overrides merged
             into its model), optional ``scope``.
-        teacher (dict): Same fields plus ``checkpoint`` (local path or URL).
+        teacher (dict): Same fields plus ``checkpoint`` (local path or URL),
+            ``strict`` (bool, default True: every parameter and buffer the
+            teacher taps depend on must be in the checkpoint) and
+            ``preprocessing`` ('student', default: the teacher gets the
+            student's batch, so both must normalise alike; 'own': the
+            student's batch is mapped to the teacher's normalisation).
         losses (dict): ``name -> loss config``; each has ``type``,
             ``student`` and ``teacher`` tap paths (a path or
-            ``dict(path=, source='output'|'input')``), optional ``connector``
-            (a dict or list of dicts); other keys go to the loss.
+            ``dict(path=, source='output'|'input', copy=False)``), optional
+            ``connector`` (a dict or list of dicts); other keys go to the
+            loss.
         load_teacher_checkpoint (bool): Load ``teacher.checkpoint``. Off in
             ``tools/test.py``, where the teacher is not used.
             Defaults to True.
         teacher_stop_early (bool): End the teacher forward once every teacher
             tap has fired. Defaults to True.
-        data_preprocessor: Ignored if None (the student's is used).
+        data_preprocessor: Must be None (the student's is used).
         init_cfg (dict, optional): Defaults to None.
     """
 
@@ -124,17 +185,25 @@ class Distiller(BaseModel):
             init_cfg=init_cfg)
         self.student = student_model
         teacher_model, _ = build_model(teacher, 'teacher')
+        # Checkpoint keys the teacher misses; checked against what the taps
+        # depend on in the first step (see _check_teacher_dependencies).
+        self._teacher_missing: List[str] = []
         if load_teacher_checkpoint:
             if not teacher.get('checkpoint'):
                 raise ValueError(
                     'teacher.checkpoint is not set: a distillation teacher '
                     'must be trained; give a local path or URL')
-            _load_teacher_weights(teacher_model, teacher['checkpoint'])
+            missing = _load_teacher_weights(teacher_model,
+                                            teacher['checkpoint'])
+            if teacher.get('strict', True):
+                self._teacher_missing = missing
         # The teacher never trains: plain BN, no grads, hidden from nn.Module.
         teacher_model = revert_sync_batchnorm(teacher_model)
         teacher_model.eval()  # not chained: some train() return None
         teacher_model.requires_grad_(False)
         object.__setattr__(self, 'teacher', teacher_model)
+        self._teacher_normalisation = self._check_preprocessing(
+            teacher.get('preprocessing', 'student'))
 
         if not isinstance(losses, dict) or not losses:
             raise ValueError('losses should be a non-empty dict of '
@@ -152,8 +221,38 @@ class Distiller(BaseModel):
         #: Global factor on every distillation loss, set by
         #: ``mmkd.DistillScheduleHook``.
         self.distill_scale = 1.0
-        # Keys each loss produced last time, so a stopped step logs the same.
-        self._loss_keys: Dict[str, List[str]] = {}
+        # Log keys of the distillation outputs -> True for a term (summed
+        # into the total), False for a statistic (logged only). Kept from the
+        # last step, so a stopped step logs the same keys.
+        self._distill_keys: Dict[str, Dict[str, bool]] = {}
+
+    def _check_preprocessing(self, mode: str):
+        """Compare the two normalisations; returns the (student, teacher)
+        pair to map between, or None when the teacher takes the student's
+        batch as it is."""
+        if mode not in ('student', 'own'):
+            raise ValueError(f"teacher.preprocessing should be 'student' or "
+                             f"'own', but got {mode!r}")
+        student = normalisation_of(self.student)
+        teacher = normalisation_of(self.teacher)
+        if mode == 'student':
+            if student and teacher and student != teacher:
+                raise ValueError(
+                    f'the teacher normalises its inputs differently from the'
+                    f' student (teacher: {teacher.describe()}; student: '
+                    f'{student.describe()}), so it would see a batch it was '
+                    f'not trained on. Give both configs the same '
+                    f"data_preprocessor, or set teacher=dict(..., "
+                    f"preprocessing='own') to map the student's batch to "
+                    f"the teacher's normalisation")
+            return None
+        if student is None or teacher is None:
+            which = 'teacher' if teacher is None else 'student'
+            raise ValueError(
+                f"teacher.preprocessing='own' needs the {which} to have a "
+                f'data_preprocessor with mean/std (a BaseModel such as '
+                f'mmpretrain.ImageClassifier or mmseg.EncoderDecoder)')
+        return None if student == teacher else (student, teacher)
 
     # --- the hidden teacher follows the model, but never trains ----------
     def train(self, mode: bool = True) -> 'Distiller':
@@ -166,6 +265,21 @@ class Distiller(BaseModel):
         self.teacher._apply(fn, *args, **kwargs)
         return self
 
+    def _set_device(self, device: torch.device) -> None:
+        super()._set_device(device)
+        self.teacher.apply(lambda m: setattr(m, '_device', device) if
+                           isinstance(m, BaseDataPreprocessor) else None)
+
+    def __deepcopy__(self, memo):
+        """Copy everything but the frozen teacher, which the copy shares:
+        ``EMAHook`` deep-copies the model for its average and must not hold
+        a second teacher."""
+        memo[id(self.teacher)] = self.teacher
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
     # --- forward ------------------------------------------------------
     def forward(self,
                 inputs: torch.Tensor,
@@ -175,8 +289,17 @@ class Distiller(BaseModel):
             return self.loss(inputs, data_samples)
         return self.student(inputs, data_samples, mode=mode)
 
+    def _teacher_inputs(self, inputs, data_samples):
+        if self._teacher_normalisation is None:
+            return inputs
+        shapes = [s.metainfo.get('img_shape', inputs.shape[-2:])
+                  for s in data_samples]
+        return renormalise(inputs, shapes, *self._teacher_normalisation)
+
     @torch.no_grad()
     def _teacher_records(self, inputs, data_samples) -> Dict[Tap, object]:
+        inputs = self._teacher_inputs(inputs, data_samples)
+        check = self._watch_teacher_dependencies()
         try:
             with self.teacher_taps:
                 if isinstance(self.teacher, BaseModel):
@@ -185,11 +308,33 @@ class Distiller(BaseModel):
                     self.teacher(inputs)
         except StopForward:
             pass
-        return self.teacher_taps.pop()
+        finally:
+            if check is not None:
+                check.stop()
+        records = self.teacher_taps.pop()
+        if check is not None:
+            check.raise_if_needed()
+        return records
+
+    def _watch_teacher_dependencies(self) -> Optional['_MissingKeyWatch']:
+        """In the first step, watch the modules whose checkpoint keys are
+        missing; any that runs before the last teacher tap fires feeds the
+        distilled features with untrained weights."""
+        if not self._teacher_missing:
+            return None
+        watch = _MissingKeyWatch(self.teacher, self._teacher_missing,
+                                 self.teacher_taps)
+        self._teacher_missing = []  # checked once
+        return watch
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]]) -> dict:
-        """Student losses plus ``distill.*`` losses, one dict."""
+        """Student losses plus ``distill.*`` outputs, one dict.
+
+        :meth:`parse_losses` sums the student's losses (by mmengine's rule,
+        keys containing ``loss``) and every distillation term whatever its
+        name; distillation statistics are only logged.
+        """
         scale = float(self.distill_scale)
         if scale == 0:
             # Distillation stopped: skip the teacher, keep every key and
@@ -197,7 +342,9 @@ class Distiller(BaseModel):
             losses = self.student.loss(inputs, data_samples)
             zero = sum(p.sum() for p in self.distill_losses.parameters()) * 0.
             for name in self.distill_losses:
-                for key in self._loss_keys.get(name, [DISTILL_PREFIX + name]):
+                keys = self._distill_keys.get(
+                    name, {DISTILL_PREFIX + name: True})
+                for key in keys:
                     losses[key] = zero + inputs.new_zeros(())
             return losses
         teacher = self._teacher_records(inputs, data_samples)
@@ -207,22 +354,83 @@ class Distiller(BaseModel):
         for name, entry in self.distill_losses.items():
             value = entry(student[entry.student_tap],
                           teacher[entry.teacher_tap], data_samples)
-            named = self._name_losses(name, value)
-            self._loss_keys[name] = list(named)
-            for key, loss in named.items():
-                losses[key] = loss * scale
+            named = entry.named_outputs(value)
+            clash = set(named) & set(losses)
+            if clash:
+                raise KeyError(
+                    f'distillation loss {name!r} logs {sorted(clash)}, which '
+                    f'another loss already produced in this step; rename '
+                    f'the entry in losses=dict(...)')
+            self._distill_keys[name] = {
+                key: is_term
+                for key, (_, is_term) in named.items()
+            }
+            for key, (item, is_term) in named.items():
+                losses[key] = item * scale if is_term else item.detach()
         return losses
 
-    @staticmethod
-    def _name_losses(name: str, value) -> Dict[str, torch.Tensor]:
-        if isinstance(value, torch.Tensor):
-            return {DISTILL_PREFIX + name: value}
-        if isinstance(value, dict):
-            out = {}
-            for key, loss in value.items():
-                suffix = key[5:] if key.startswith('loss_') else key
-                out[f'{DISTILL_PREFIX}{name}_{suffix}'] = loss
-            return out
-        raise TypeError(f'loss {name!r} should return a Tensor or a dict of '
-                        f'Tensors, but got {type(value).__name__}')
+    def parse_losses(
+        self, losses: Dict[str, torch.Tensor]
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Total loss and log values.
 
+        mmengine sums only keys that contain ``loss``; here that rule is
+        kept for the student's own outputs (so MMDetection's accuracies stay
+        out of the total), while every distillation term is summed whatever
+        its entry is called, and distillation statistics never are.
+        """
+        roles = {
+            key: is_term
+            for keys in self._distill_keys.values()
+            for key, is_term in keys.items()
+        }
+        log_vars = []
+        for key, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                log_vars.append([key, value.mean()])
+            elif is_list_of(value, torch.Tensor):
+                log_vars.append([key, sum(v.mean() for v in value)])
+            else:
+                raise TypeError(f'{key} is not a tensor or list of tensors')
+        total = sum(value for key, value in log_vars
+                    if (roles[key] if key in roles else 'loss' in key))
+        log_vars.insert(0, ['loss', total])
+        return total, OrderedDict(log_vars)
+
+
+class _MissingKeyWatch:
+    """Pre-hooks on the teacher modules whose checkpoint keys are missing,
+    noting which ran before the last teacher tap fired."""
+
+    def __init__(self, teacher: nn.Module, missing: List[str],
+                 taps: FeatureTaps) -> None:
+        modules = dict(teacher.named_modules())
+        self.keys: Dict[str, List[str]] = {}
+        for key in missing:
+            owner = key.rsplit('.', 1)[0] if '.' in key else ''
+            self.keys.setdefault(owner, []).append(key)
+        self.events: List[Optional[str]] = []  # module name, or None: a tap
+        self.handles = [
+            modules[owner].register_forward_pre_hook(
+                lambda *_, owner=owner: self.events.append(owner))
+            for owner in self.keys if owner in modules
+        ]
+        self.taps = taps
+        taps.on_record = lambda tap: self.events.append(None)
+
+    def stop(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.taps.on_record = None
+
+    def raise_if_needed(self) -> None:
+        last_tap = max(i for i, e in enumerate(self.events) if e is None)
+        used = sorted({e for e in self.events[:last_tap] if e is not None})
+        keys = [k for owner in used for k in self.keys[owner]]
+        if keys:
+            raise RuntimeError(
+                f'the teacher checkpoint leaves {len(keys)} weights that the '
+                f'teacher taps depend on untrained: {keys}. Is it the '
+                f'checkpoint of this teacher config? If these weights are '
+                f'meant to stay as initialised, set teacher=dict(..., '
+                f'strict=False)')

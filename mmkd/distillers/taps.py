@@ -1,22 +1,28 @@
 """Record module outputs (or inputs) by dotted path, with temporary hooks."""
 import difflib
-from typing import Dict, Iterable, List, Literal, NamedTuple, Optional
+from typing import Dict, Iterable, List, NamedTuple, Optional
 
+import torch
 import torch.nn as nn
 
 __all__ = ['Tap', 'FeatureTaps', 'StopForward', 'parse_tap']
 
-TapSource = Literal['output', 'input']
-
 
 class Tap(NamedTuple):
-    """A module path and which side of the module is recorded."""
+    """A module path, which side of the module is recorded, and whether the
+    record is a copy (for a tensor that the model later changes in place)."""
     path: str
-    source: TapSource = 'output'
+    source: str = 'output'
+    copy: bool = False
+
+    def describe(self) -> str:
+        return (f'{self.path!r}' if self.source == 'output' else
+                f'{self.path!r} (input)')
 
 
 def parse_tap(spec, owner: str) -> Tap:
-    """Turn a config value (``'a.b'`` or ``dict(path=, source=)``) into a Tap.
+    """Turn a config value (``'a.b'`` or ``dict(path=, source=, copy=)``) into
+    a Tap.
 
     Args:
         spec (str | dict): The tap as written in the config.
@@ -25,14 +31,18 @@ def parse_tap(spec, owner: str) -> Tap:
     if isinstance(spec, str):
         return Tap(spec)
     if isinstance(spec, dict) and 'path' in spec:
+        unknown = set(spec) - {'path', 'source', 'copy'}
+        if unknown:
+            raise ValueError(f'{owner}: unknown tap fields {sorted(unknown)};'
+                             f' allowed: path, source, copy')
         source = spec.get('source', 'output')
         if source not in ('output', 'input'):
             raise ValueError(f"{owner}: tap source should be 'output' or "
                              f"'input', but got {source!r}")
-        return Tap(spec['path'], source)
+        return Tap(spec['path'], source, bool(spec.get('copy', False)))
     raise TypeError(f"{owner}: a tap should be a module path like "
                     f"'decode_head.conv_seg' or dict(path=..., "
-                    f"source='output'|'input'), but got {spec!r}")
+                    f"source='output'|'input', copy=False), but got {spec!r}")
 
 
 class StopForward(Exception):
@@ -48,13 +58,42 @@ def _closest(path: str, names: List[str], n: int = 5) -> List[str]:
     return close
 
 
+def _tensors(value) -> List[torch.Tensor]:
+    """The tensors in a record (a tensor, or nested tuples/lists/dicts)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    return []
+
+
+def _clone(value):
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_clone(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    return value
+
+
 class FeatureTaps:
     """Forward hooks on named sub-modules that exist only inside ``with``.
 
     A path is checked against ``model.named_modules()`` when the taps are
-    created; a typo raises a ``KeyError`` listing the closest valid names.
+    created (a typo raises a ``KeyError`` listing the closest valid names)
+    and looked up again each time the hooks are attached, so a module that
+    was replaced after the taps were made (mmengine converting (Sync)BN when
+    it wraps the model) is the one hooked.
+
     Records are lists of what each call produced (a module may run more than
-    once per forward); :meth:`pop` returns them and forgets them.
+    once per forward); :meth:`pop` returns them and forgets them. A record is
+    a reference: if the model changes the tensor in place after the hook
+    (``out += identity``, an in-place ReLU), :meth:`pop` raises, naming the
+    tap and the fix, instead of handing over the changed tensor. A tap with
+    ``copy=True`` records a copy instead.
 
     Args:
         model (nn.Module): The model to tap.
@@ -79,26 +118,39 @@ class FeatureTaps:
                  taps: Iterable[Tap],
                  name: str = 'model',
                  stop_early: bool = False) -> None:
+        self.model = model
         self.taps = list(dict.fromkeys(taps))
         self.name = name
         self.stop_early = stop_early
-        modules = dict(model.named_modules())
+        self._resolve()  # fail at build time on a wrong path
+        self._handles: list = []
+        # tap -> [(record, [(tensor, version at record time)])]
+        self._records: Dict[Tap, list] = {}
+        self._calls: Optional[Dict[Tap, int]] = None
+        #: Called with the tap after each record (used by the Distiller's
+        #: first-step checks); None when not needed.
+        self.on_record = None
+
+    def _resolve(self) -> Dict[Tap, nn.Module]:
+        modules = dict(self.model.named_modules())
         for tap in self.taps:
             if tap.path not in modules:
                 raise KeyError(
-                    f'{name} has no module {tap.path!r}; closest valid '
+                    f'{self.name} has no module {tap.path!r}; closest valid '
                     f'names: {_closest(tap.path, [m for m in modules if m])}.'
                     f' List them all with '
-                    f'[n for n, _ in model.{name}.named_modules()]')
-        self._modules = {tap: modules[tap.path] for tap in self.taps}
-        self._handles: list = []
-        self._records: Dict[Tap, list] = {}
-        self._calls: Optional[Dict[Tap, int]] = None
+                    f'[n for n, _ in model.{self.name}.named_modules()]')
+        return {tap: modules[tap.path] for tap in self.taps}
 
     def _make_hook(self, tap: Tap):
 
         def record(value) -> None:
-            self._records.setdefault(tap, []).append(value)
+            if tap.copy:
+                value = _clone(value)
+            versions = [(t, t._version) for t in _tensors(value)]
+            self._records.setdefault(tap, []).append((value, versions))
+            if self.on_record is not None:
+                self.on_record(tap)
             if self.stop_early and self._calls is not None and all(
                     len(self._records.get(t, ())) >= n
                     for t, n in self._calls.items()):
@@ -110,7 +162,7 @@ class FeatureTaps:
 
     def __enter__(self) -> 'FeatureTaps':
         self._records = {}
-        for tap, module in self._modules.items():
+        for tap, module in self._resolve().items():
             hook = self._make_hook(tap)
             if tap.source == 'output':
                 handle = module.register_forward_hook(hook)
@@ -125,15 +177,38 @@ class FeatureTaps:
         self._handles.clear()
         return False
 
+    def _check_unchanged(self, tap: Tap, calls: list) -> None:
+        for value, versions in calls:
+            if any(t._version != v for t, v in versions):
+                raise RuntimeError(
+                    f'{self.name} tap {tap.describe()} recorded a tensor '
+                    f'that the model changed in place afterwards (e.g. '
+                    f'`out += identity` after a norm layer, or an in-place '
+                    f'ReLU), so the loss would read a different feature '
+                    f'than the module produced. Tap the module whose output '
+                    f'is final (e.g. the enclosing block), or record a copy '
+                    f'with dict(path={tap.path!r}, source={tap.source!r}, '
+                    f'copy=True)')
+
     def pop(self) -> Dict[Tap, object]:
         """Return the records (one value, or a list for repeated calls) and
-        forget them. Raises if a tap never fired."""
+        forget them.
+
+        Raises:
+            RuntimeError: A tap never fired, or its tensor was changed in
+                place after it was recorded.
+        """
         records, self._records = self._records, {}
         missing = [t.path for t in self.taps if t not in records]
         if missing:
             raise RuntimeError(
                 f'{self.name} forward never ran the tapped modules '
                 f'{missing}; tap a module on the path the forward takes')
+        for tap, calls in records.items():
+            self._check_unchanged(tap, calls)
         if self._calls is None:
             self._calls = {t: len(v) for t, v in records.items()}
-        return {t: v[0] if len(v) == 1 else v for t, v in records.items()}
+        return {
+            t: v[0][0] if len(v) == 1 else [value for value, _ in v]
+            for t, v in records.items()
+        }

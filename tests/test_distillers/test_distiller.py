@@ -6,6 +6,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 from mmkd.distillers import Distiller
+from mmkd.distillers.distiller import _LossEntry
 from tests.utils import seg_batch, tiny_pspnet
 
 CWD = dict(
@@ -74,8 +75,11 @@ def test_train_step_keys_and_gradients(teacher_ckpt):
 
 def test_dict_loss_names_and_scale(teacher_ckpt):
     model = build(teacher_ckpt)
-    named = model._name_losses('loss_bpkd', dict(loss_edge=1, loss_body=2))
-    assert named == {'distill.loss_bpkd_edge': 1, 'distill.loss_bpkd_body': 2}
+    entry = _LossEntry('loss_bpkd', CWD)
+    edge, body = torch.tensor(1.), torch.tensor(2.)
+    named = entry.named_outputs(dict(loss_edge=edge, loss_body=body))
+    assert named == {'distill.loss_bpkd_edge': (edge, True),
+                     'distill.loss_bpkd_body': (body, True)}
     data = model.data_preprocessor(seg_batch(), True)
     torch.manual_seed(0)
     full = model(**data, mode='loss')['distill.loss_cwd']
