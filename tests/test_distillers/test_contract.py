@@ -85,7 +85,7 @@ def test_statistics_are_logged_not_summed():
     model = Distiller(
         student=dict(model=tiny_pspnet(width=16)),
         teacher=dict(model=tiny_pspnet(width=32)),
-        losses=dict(feat=dict(FEATURE, type='_MSEWithStatistics')),
+        losses=dict(feat=dict(FEATURE, type='mmkd._MSEWithStatistics')),
         load_teacher_checkpoint=False)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))
     log = model.train_step(seg_batch(), optim)
@@ -100,8 +100,8 @@ def test_colliding_keys_fail_at_the_first_step():
         student=dict(model=tiny_pspnet(width=16)),
         teacher=dict(model=tiny_pspnet(width=32)),
         losses=dict(
-            a=dict(FEATURE, type='_Keyed', key='b_c'),
-            a_b=dict(FEATURE, type='_Keyed', key='c')),
+            a=dict(FEATURE, type='mmkd._Keyed', key='b_c'),
+            a_b=dict(FEATURE, type='mmkd._Keyed', key='c')),
         load_teacher_checkpoint=False)
     data = model.data_preprocessor(seg_batch(), True)
     with pytest.raises(KeyError, match=r"loss 'a_b' logs \['distill.a_b_c'"):
@@ -117,7 +117,7 @@ def test_data_samples_only_for_losses_that_take_them():
         teacher=dict(model=tiny_pspnet(width=32)),
         losses=dict(
             loss_mse=dict(FEATURE, type='mmdet.MSELoss', loss_weight=2.0),
-            loss_samples=dict(FEATURE, type='_NeedsSamples')),
+            loss_samples=dict(FEATURE, type='mmkd._NeedsSamples')),
         load_teacher_checkpoint=False)
     data = model.data_preprocessor(seg_batch(), True)
     torch.manual_seed(0)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.model import ExponentialMovingAverage
 from mmengine.registry import MODELS, DefaultScope
+from mmengine.structures import PixelData
 
 from mmkd.distillers import Distiller
 from tests.utils import seg_batch, tiny_pspnet
@@ -82,8 +83,8 @@ def test_own_preprocessing_gives_the_teacher_its_normalisation(tmp_path):
     batch['inputs'][1] = batch['inputs'][1][:, :40, :56]
     batch['data_samples'][1].set_metainfo(dict(img_shape=(40, 56),
                                                ori_shape=(40, 56)))
-    batch['data_samples'][1].gt_sem_seg.data = \
-        batch['data_samples'][1].gt_sem_seg.data[:, :40, :56]
+    batch['data_samples'][1].gt_sem_seg = PixelData(
+        data=batch['data_samples'][1].gt_sem_seg.data[:, :40, :56])
     seen = []
     model.teacher.backbone.register_forward_pre_hook(
         lambda m, args: seen.append(args[0].clone()))
