@@ -85,7 +85,7 @@ def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
                         f', but got {type(spec).__name__}')
     allowed = {'config', 'model', 'scope'}
     if role == 'teacher':
-        allowed |= {'checkpoint', 'strict', 'preprocessing'}
+        allowed |= {'checkpoint', 'strict', 'preprocessing', 'precision'}
     unknown = set(spec) - allowed
     if unknown:
         raise ValueError(f'{role} has unknown fields {sorted(unknown)}; '

@@ -2,6 +2,7 @@
 import copy
 import difflib
 import inspect
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import (BaseDataPreprocessor, BaseModel,
                             revert_sync_batchnorm)
+from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from mmengine.utils import is_list_of
 
@@ -21,6 +23,26 @@ from .taps import FeatureTaps, StopForward, Tap, parse_tap
 __all__ = ['Distiller']
 
 DISTILL_PREFIX = 'distill.'
+PRECISIONS = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether this CPU has native bfloat16 (AVX512-BF16 or AMX) kernels."""
+    cpu = torch.cpu
+    return bool(
+        getattr(cpu, '_is_avx512_bf16_supported', lambda: False)()
+        or getattr(cpu, '_is_amx_tile_supported', lambda: False)())
+
+
+def _to_float32(record):
+    """A teacher record in float32 (tensors nested in tuples/lists too)."""
+    if isinstance(record, torch.Tensor):
+        return record.float() if record.is_floating_point() else record
+    if isinstance(record, (tuple, list)):
+        return type(record)(_to_float32(r) for r in record)
+    if isinstance(record, dict):
+        return {k: _to_float32(v) for k, v in record.items()}
+    return record
 
 
 def _build_mmkd(cfg: dict, what: str) -> nn.Module:
@@ -204,6 +226,14 @@ class Distiller(BaseModel):
         object.__setattr__(self, 'teacher', teacher_model)
         self._teacher_normalisation = self._check_preprocessing(
             teacher.get('preprocessing', 'student'))
+        precision = teacher.get('precision', 'fp32')
+        if precision not in PRECISIONS:
+            raise ValueError(f'teacher.precision should be one of '
+                             f'{sorted(PRECISIONS)}, but got {precision!r}')
+        #: dtype the teacher's weights are cast to once; records reach the
+        #: losses in float32 whatever it is.
+        self.teacher_dtype = PRECISIONS[precision]
+        teacher_model.to(self.teacher_dtype)
 
         if not isinstance(losses, dict) or not losses:
             raise ValueError('losses should be a non-empty dict of '
@@ -218,6 +248,7 @@ class Distiller(BaseModel):
             self.teacher, [e.teacher_tap for e in entries],
             'teacher',
             stop_early=teacher_stop_early)
+        self._warned_bf16 = False
         #: Global factor on every distillation loss, set by
         #: ``mmkd.DistillScheduleHook``.
         self.distill_scale = 1.0
@@ -263,6 +294,8 @@ class Distiller(BaseModel):
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
         self.teacher._apply(fn, *args, **kwargs)
+        if self.teacher_dtype != torch.float32:  # .float() keeps it low
+            self.teacher.to(self.teacher_dtype)
         return self
 
     def _set_device(self, device: torch.device) -> None:
@@ -296,9 +329,32 @@ class Distiller(BaseModel):
                   for s in data_samples]
         return renormalise(inputs, shapes, *self._teacher_normalisation)
 
+    def _teacher_precision(self, inputs: torch.Tensor) -> torch.Tensor:
+        dtype = self.teacher_dtype
+        if dtype == torch.float32:
+            return inputs
+        if inputs.device.type == 'cpu':
+            if dtype == torch.float16:
+                raise ValueError(
+                    "teacher.precision='fp16' on the CPU: PyTorch has no fast "
+                    "CPU kernels for float16, so the teacher would be slower"
+                    " than in fp32. Use precision='bf16' on CPUs (fp16 is "
+                    'for GPUs)')
+            if not _cpu_has_bf16() and not self._warned_bf16:
+                self._warned_bf16 = True
+                print_log(
+                    "teacher.precision='bf16' on a CPU without AVX512-BF16 or"
+                    ' AMX: bfloat16 convolutions run on emulated kernels, '
+                    'typically several times slower than float32 (see '
+                    "docs/performance.md); use precision='fp32' here",
+                    logger='current',
+                    level=logging.WARNING)
+        return inputs.to(dtype)
+
     @torch.no_grad()
     def _teacher_records(self, inputs, data_samples) -> Dict[Tap, object]:
         inputs = self._teacher_inputs(inputs, data_samples)
+        inputs = self._teacher_precision(inputs)
         check = self._watch_teacher_dependencies()
         try:
             with self.teacher_taps:
@@ -314,6 +370,8 @@ class Distiller(BaseModel):
         records = self.teacher_taps.pop()
         if check is not None:
             check.raise_if_needed()
+        if self.teacher_dtype != torch.float32:
+            records = {tap: _to_float32(r) for tap, r in records.items()}
         return records
 
     def _watch_teacher_dependencies(self) -> Optional['_MissingKeyWatch']:

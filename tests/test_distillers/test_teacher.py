@@ -123,3 +123,45 @@ def test_ema_copy_shares_the_teacher(tmp_path):
     assert not set(nbytes(plain)) & set(teacher)
     # the averaged Distiller still distils
     assert 'distill.loss_kd' in first_step(ema.module.train())
+
+
+def test_bf16_teacher_gives_fp32_records_close_to_fp32(tmp_path):
+    ckpt = checkpoint(tmp_path / 't.pth')
+    full = build(ckpt)
+    low = build(ckpt, precision='bf16')
+    low.load_state_dict(full.state_dict())  # the same student
+    assert next(low.teacher.parameters()).dtype == torch.bfloat16
+    low.float()  # casting the model keeps the teacher's precision
+    assert next(low.teacher.parameters()).dtype == torch.bfloat16
+    data = full.data_preprocessor(seg_batch(), True)
+    records = {}
+    for name, model in (('fp32', full), ('bf16', low)):
+        model.eval()  # no dropout: the two students give the same logits
+        records[name] = model._teacher_records(data['inputs'],
+                                               data['data_samples'])
+    (tap, ref), = records['fp32'].items()
+    got = records['bf16'][tap]
+    assert got.dtype == torch.float32
+    err = (got - ref).abs().max() / ref.abs().max()
+    assert 0 < err < 0.05, err  # bf16 rounding, not another model
+
+
+def test_fp16_teacher_on_cpu_is_refused(tmp_path):
+    model = build(checkpoint(tmp_path / 't.pth'), precision='fp16')
+    with pytest.raises(ValueError, match=r"precision='fp16' on the CPU.*"
+                       r"Use precision='bf16'"):
+        first_step(model)
+    with pytest.raises(ValueError, match=r'one of \[.bf16.'):
+        build(checkpoint(tmp_path / 't.pth'), precision='int8')
+
+
+def test_bf16_on_a_cpu_without_bf16_warns_once(tmp_path, monkeypatch):
+    from mmkd.distillers import distiller
+    monkeypatch.setattr(distiller, '_cpu_has_bf16', lambda: False)
+    model = build(checkpoint(tmp_path / 't.pth'), precision='bf16')
+    logged = []
+    monkeypatch.setattr(distiller, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    first_step(model)
+    first_step(model)
+    assert len(logged) == 1 and 'several times slower' in logged[0]
