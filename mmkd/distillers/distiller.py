@@ -2,47 +2,23 @@
 import copy
 import difflib
 import inspect
-import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import (BaseDataPreprocessor, BaseModel,
-                            revert_sync_batchnorm)
-from mmengine.logging import print_log
+from mmengine.model import BaseDataPreprocessor, BaseModel
 from mmengine.structures import BaseDataElement
 from mmengine.utils import is_list_of
 
 from mmkd.registry import MODELS
 from .builder import build_model
-from .builder import load_teacher_checkpoint as _load_teacher_weights
-from .preprocess import normalisation_of, renormalise
-from .taps import FeatureTaps, StopForward, Tap, parse_tap
+from .taps import FeatureTaps, Tap, parse_tap
+from .teacher import Teacher
 
 __all__ = ['Distiller']
 
 DISTILL_PREFIX = 'distill.'
-PRECISIONS = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
-
-
-def _cpu_has_bf16() -> bool:
-    """Whether this CPU has native bfloat16 (AVX512-BF16 or AMX) kernels."""
-    cpu = torch.cpu
-    return bool(
-        getattr(cpu, '_is_avx512_bf16_supported', lambda: False)()
-        or getattr(cpu, '_is_amx_tile_supported', lambda: False)())
-
-
-def _to_float32(record):
-    """A teacher record in float32 (tensors nested in tuples/lists too)."""
-    if isinstance(record, torch.Tensor):
-        return record.float() if record.is_floating_point() else record
-    if isinstance(record, (tuple, list)):
-        return type(record)(_to_float32(r) for r in record)
-    if isinstance(record, dict):
-        return {k: _to_float32(v) for k, v in record.items()}
-    return record
 
 
 def _build_mmkd(cfg: dict, what: str) -> nn.Module:
@@ -82,7 +58,8 @@ def _takes_data_samples(loss: nn.Module) -> bool:
 class _LossEntry(nn.Module):
     """One distillation loss with its taps and optional connectors."""
 
-    def __init__(self, name: str, cfg: dict) -> None:
+    def __init__(self, name: str, cfg: dict,
+                 default_teacher: str = 'teacher') -> None:
         super().__init__()
         cfg = copy.deepcopy(dict(cfg))
         for side in ('student', 'teacher'):
@@ -92,7 +69,8 @@ class _LossEntry(nn.Module):
                     f"{side}='module.path' (e.g. 'decode_head.conv_seg') to "
                     f'its config')
         self.student_tap = parse_tap(cfg.pop('student'), f'{name}.student')
-        self.teacher_tap = parse_tap(cfg.pop('teacher'), f'{name}.teacher')
+        self.teacher_tap = parse_tap(cfg.pop('teacher'), f'{name}.teacher',
+                                     default_teacher)
         connectors = cfg.pop('connector', None) or []
         if isinstance(connectors, dict):
             connectors = [connectors]
@@ -156,44 +134,48 @@ class _LossEntry(nn.Module):
 
 @MODELS.register_module()
 class Distiller(BaseModel):
-    """A student trained with its own losses plus distillation losses from a
-    frozen, hidden teacher.
+    """A student trained with its own losses plus distillation losses from
+    one or several frozen, hidden teachers.
 
-    The teacher is not a registered sub-module: it is absent from
+    A teacher is not a registered sub-module: it is absent from
     ``state_dict``, ``parameters()`` (so from the optimizer and DDP) and
     SyncBN conversion, is kept in ``eval()`` and runs under ``no_grad``, but
     moves with ``.to()``/``.cuda()``. A deep copy (``EMAHook``'s averaged
-    model) shares it instead of copying it. Prediction and evaluation run the
-    student alone.
+    model) shares the teachers instead of copying them. Prediction and
+    evaluation run the student alone.
 
     Args:
         student (dict): ``config`` (path: local file or ``mmseg::...``)
             and/or ``model`` (a model dict; with a config, overrides merged
             into its model), optional ``scope``.
-        teacher (dict): Same fields plus ``checkpoint`` (local path or URL),
-            ``strict`` (bool, default True: every parameter and buffer the
-            teacher taps depend on must be in the checkpoint) and
+        teacher (dict, optional): Same fields plus ``checkpoint`` (local
+            path or URL), ``strict`` (default True: every parameter and
+            buffer the teacher taps depend on must be in the checkpoint),
             ``preprocessing`` ('student', default: the teacher gets the
             student's batch, so both must normalise alike; 'own': the
-            student's batch is mapped to the teacher's normalisation).
+            student's batch is mapped to the teacher's normalisation) and
+            ``precision`` ('fp32' default, 'bf16', 'fp16').
         losses (dict): ``name -> loss config``; each has ``type``,
             ``student`` and ``teacher`` tap paths (a path or
-            ``dict(path=, source='output'|'input', copy=False)``), optional
+            ``dict(path=, source='output'|'input', copy=False)``; a path of
+            a named teacher is written ``'name:module.path'``), optional
             ``connector`` (a dict or list of dicts); other keys go to the
             loss.
-        load_teacher_checkpoint (bool): Load ``teacher.checkpoint``. Off in
-            ``tools/test.py``, where the teacher is not used.
-            Defaults to True.
-        teacher_stop_early (bool): End the teacher forward once every teacher
-            tap has fired. Defaults to True.
+        teachers (dict, optional): ``name -> teacher dict`` (fields as
+            ``teacher``), beside or instead of ``teacher``.
+        load_teacher_checkpoint (bool): Load the teachers' checkpoints. Off
+            in ``tools/test.py``, where no teacher runs. Defaults to True.
+        teacher_stop_early (bool): End each teacher's forward once its taps
+            have fired. Defaults to True.
         data_preprocessor: Must be None (the student's is used).
         init_cfg (dict, optional): Defaults to None.
     """
 
     def __init__(self,
                  student: dict,
-                 teacher: dict,
-                 losses: dict,
+                 teacher: Optional[dict] = None,
+                 losses: Optional[dict] = None,
+                 teachers: Optional[dict] = None,
                  load_teacher_checkpoint: bool = True,
                  teacher_stop_early: bool = True,
                  data_preprocessor: Optional[dict] = None,
@@ -206,49 +188,48 @@ class Distiller(BaseModel):
             data_preprocessor=student_model.data_preprocessor,
             init_cfg=init_cfg)
         self.student = student_model
-        teacher_model, _ = build_model(teacher, 'teacher')
-        # Checkpoint keys the teacher misses; checked against what the taps
-        # depend on in the first step (see _check_teacher_dependencies).
-        self._teacher_missing: List[str] = []
-        if load_teacher_checkpoint:
-            if not teacher.get('checkpoint'):
-                raise ValueError(
-                    'teacher.checkpoint is not set: a distillation teacher '
-                    'must be trained; give a local path or URL')
-            missing = _load_teacher_weights(teacher_model,
-                                            teacher['checkpoint'])
-            if teacher.get('strict', True):
-                self._teacher_missing = missing
-        # The teacher never trains: plain BN, no grads, hidden from nn.Module.
-        teacher_model = revert_sync_batchnorm(teacher_model)
-        teacher_model.eval()  # not chained: some train() return None
-        teacher_model.requires_grad_(False)
-        object.__setattr__(self, 'teacher', teacher_model)
-        self._teacher_normalisation = self._check_preprocessing(
-            teacher.get('preprocessing', 'student'))
-        precision = teacher.get('precision', 'fp32')
-        if precision not in PRECISIONS:
-            raise ValueError(f'teacher.precision should be one of '
-                             f'{sorted(PRECISIONS)}, but got {precision!r}')
-        #: dtype the teacher's weights are cast to once; records reach the
-        #: losses in float32 whatever it is.
-        self.teacher_dtype = PRECISIONS[precision]
-        teacher_model.to(self.teacher_dtype)
+        specs = dict(teachers or {})
+        if 'teacher' in specs:
+            raise ValueError("teachers=dict(teacher=...) is reserved for "
+                             "teacher=; give that teacher another name")
+        if teacher is not None:
+            specs = dict(teacher=teacher, **specs)
+        if not specs:
+            raise ValueError('a Distiller needs teacher=dict(...) or '
+                             'teachers=dict(name=dict(...), ...)')
+        #: name -> Teacher; a plain dict, so the teachers stay hidden.
+        self.teachers: Dict[str, Teacher] = {
+            name: Teacher(name, spec, self.student, load_teacher_checkpoint)
+            for name, spec in specs.items()
+        }
 
         if not isinstance(losses, dict) or not losses:
             raise ValueError('losses should be a non-empty dict of '
                              f'name -> loss config, but got {losses!r}')
-        self.distill_losses = nn.ModuleDict(
-            {name: _LossEntry(name, cfg)
-             for name, cfg in losses.items()})
+        default = 'teacher' if teacher is not None else ''
+        self.distill_losses = nn.ModuleDict({
+            name: _LossEntry(name, cfg, default)
+            for name, cfg in losses.items()
+        })
         entries: List[_LossEntry] = list(self.distill_losses.values())
+        for entry in entries:
+            if entry.teacher_tap.model not in self.teachers:
+                raise KeyError(
+                    f'loss {entry.name!r}: teacher tap '
+                    f'{entry.teacher_tap.path!r} names no known teacher '
+                    f'({entry.teacher_tap.model!r}); with '
+                    f'teachers=dict(...) write '
+                    f"'<name>:{entry.teacher_tap.path}', name one of "
+                    f'{sorted(n for n in self.teachers if n != "teacher")}')
         self.student_taps = FeatureTaps(
             self.student, [e.student_tap for e in entries], 'student')
-        self.teacher_taps = FeatureTaps(
-            self.teacher, [e.teacher_tap for e in entries],
-            'teacher',
-            stop_early=teacher_stop_early)
-        self._warned_bf16 = False
+        for name, hidden in list(self.teachers.items()):
+            taps = [e.teacher_tap for e in entries
+                    if e.teacher_tap.model == name]
+            if not taps:
+                raise ValueError(f'{hidden.label} is not used by any loss; '
+                                 f'remove it or tap it in losses')
+            hidden.tap(taps, teacher_stop_early)
         #: Global factor on every distillation loss, set by
         #: ``mmkd.DistillScheduleHook``.
         self.distill_scale = 1.0
@@ -257,57 +238,51 @@ class Distiller(BaseModel):
         # last step, so a stopped step logs the same keys.
         self._distill_keys: Dict[str, Dict[str, bool]] = {}
 
-    def _check_preprocessing(self, mode: str):
-        """Compare the two normalisations; returns the (student, teacher)
-        pair to map between, or None when the teacher takes the student's
-        batch as it is."""
-        if mode not in ('student', 'own'):
-            raise ValueError(f"teacher.preprocessing should be 'student' or "
-                             f"'own', but got {mode!r}")
-        student = normalisation_of(self.student)
-        teacher = normalisation_of(self.teacher)
-        if mode == 'student':
-            if student and teacher and student != teacher:
-                raise ValueError(
-                    f'the teacher normalises its inputs differently from the'
-                    f' student (teacher: {teacher.describe()}; student: '
-                    f'{student.describe()}), so it would see a batch it was '
-                    f'not trained on. Give both configs the same '
-                    f"data_preprocessor, or set teacher=dict(..., "
-                    f"preprocessing='own') to map the student's batch to "
-                    f"the teacher's normalisation")
-            return None
-        if student is None or teacher is None:
-            which = 'teacher' if teacher is None else 'student'
-            raise ValueError(
-                f"teacher.preprocessing='own' needs the {which} to have a "
-                f'data_preprocessor with mean/std (a BaseModel such as '
-                f'mmpretrain.ImageClassifier or mmseg.EncoderDecoder)')
-        return None if student == teacher else (student, teacher)
+    @property
+    def teacher(self) -> nn.Module:
+        """The teacher model (of ``teacher=``, or the only one)."""
+        return self._main_teacher().model
 
-    # --- the hidden teacher follows the model, but never trains ----------
+    @property
+    def teacher_taps(self) -> FeatureTaps:
+        return self._main_teacher().taps
+
+    def _main_teacher(self) -> Teacher:
+        teachers = self.__dict__['teachers']
+        if 'teacher' in teachers:
+            return teachers['teacher']
+        if len(teachers) == 1:
+            return next(iter(teachers.values()))
+        # not AttributeError: nn.Module.__getattr__ would replace the message
+        raise RuntimeError(f'this Distiller has several teachers '
+                             f'({sorted(teachers)}): use '
+                             f'model.teachers[name].model')
+
+    # --- hidden teachers follow the model, but never train ---------------
     def train(self, mode: bool = True) -> 'Distiller':
         super().train(mode)
-        self.teacher.eval()
+        for hidden in self.teachers.values():
+            hidden.model.eval()
         return self
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
-        if self.teacher_dtype != torch.float32:  # .float() keeps it low
-            self.teacher.to(self.teacher_dtype)
+        for hidden in self.__dict__.get('teachers', {}).values():
+            hidden.follow(fn)
         return self
 
     def _set_device(self, device: torch.device) -> None:
         super()._set_device(device)
-        self.teacher.apply(lambda m: setattr(m, '_device', device) if
-                           isinstance(m, BaseDataPreprocessor) else None)
+        for hidden in self.teachers.values():
+            hidden.model.apply(lambda m: setattr(m, '_device', device) if
+                               isinstance(m, BaseDataPreprocessor) else None)
 
     def __deepcopy__(self, memo):
-        """Copy everything but the frozen teacher, which the copy shares:
+        """Copy everything but the frozen teachers, which the copy shares:
         ``EMAHook`` deep-copies the model for its average and must not hold
-        a second teacher."""
-        memo[id(self.teacher)] = self.teacher
+        a second set of teachers."""
+        for hidden in self.teachers.values():
+            memo[id(hidden.model)] = hidden.model
         new = self.__class__.__new__(self.__class__)
         memo[id(self)] = new
         new.__dict__.update(copy.deepcopy(self.__dict__, memo))
@@ -322,68 +297,11 @@ class Distiller(BaseModel):
             return self.loss(inputs, data_samples)
         return self.student(inputs, data_samples, mode=mode)
 
-    def _teacher_inputs(self, inputs, data_samples):
-        if self._teacher_normalisation is None:
-            return inputs
-        shapes = [s.metainfo.get('img_shape', inputs.shape[-2:])
-                  for s in data_samples]
-        return renormalise(inputs, shapes, *self._teacher_normalisation)
-
-    def _teacher_precision(self, inputs: torch.Tensor) -> torch.Tensor:
-        dtype = self.teacher_dtype
-        if dtype == torch.float32:
-            return inputs
-        if inputs.device.type == 'cpu':
-            if dtype == torch.float16:
-                raise ValueError(
-                    "teacher.precision='fp16' on the CPU: PyTorch has no fast "
-                    "CPU kernels for float16, so the teacher would be slower"
-                    " than in fp32. Use precision='bf16' on CPUs (fp16 is "
-                    'for GPUs)')
-            if not _cpu_has_bf16() and not self._warned_bf16:
-                self._warned_bf16 = True
-                print_log(
-                    "teacher.precision='bf16' on a CPU without AVX512-BF16 or"
-                    ' AMX: bfloat16 convolutions run on emulated kernels, '
-                    'typically several times slower than float32 (see '
-                    "docs/performance.md); use precision='fp32' here",
-                    logger='current',
-                    level=logging.WARNING)
-        return inputs.to(dtype)
-
-    @torch.no_grad()
     def _teacher_records(self, inputs, data_samples) -> Dict[Tap, object]:
-        inputs = self._teacher_inputs(inputs, data_samples)
-        inputs = self._teacher_precision(inputs)
-        check = self._watch_teacher_dependencies()
-        try:
-            with self.teacher_taps:
-                if isinstance(self.teacher, BaseModel):
-                    self.teacher(inputs, data_samples, mode='tensor')
-                else:
-                    self.teacher(inputs)
-        except StopForward:
-            pass
-        finally:
-            if check is not None:
-                check.stop()
-        records = self.teacher_taps.pop()
-        if check is not None:
-            check.raise_if_needed()
-        if self.teacher_dtype != torch.float32:
-            records = {tap: _to_float32(r) for tap, r in records.items()}
+        records: Dict[Tap, object] = {}
+        for hidden in self.teachers.values():
+            records.update(hidden.records(inputs, data_samples))
         return records
-
-    def _watch_teacher_dependencies(self) -> Optional['_MissingKeyWatch']:
-        """In the first step, watch the modules whose checkpoint keys are
-        missing; any that runs before the last teacher tap fires feeds the
-        distilled features with untrained weights."""
-        if not self._teacher_missing:
-            return None
-        watch = _MissingKeyWatch(self.teacher, self._teacher_missing,
-                                 self.teacher_taps)
-        self._teacher_missing = []  # checked once
-        return watch
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]]) -> dict:
@@ -454,41 +372,3 @@ class Distiller(BaseModel):
                     if (roles[key] if key in roles else 'loss' in key))
         log_vars.insert(0, ['loss', total])
         return total, OrderedDict(log_vars)
-
-
-class _MissingKeyWatch:
-    """Pre-hooks on the teacher modules whose checkpoint keys are missing,
-    noting which ran before the last teacher tap fired."""
-
-    def __init__(self, teacher: nn.Module, missing: List[str],
-                 taps: FeatureTaps) -> None:
-        modules = dict(teacher.named_modules())
-        self.keys: Dict[str, List[str]] = {}
-        for key in missing:
-            owner = key.rsplit('.', 1)[0] if '.' in key else ''
-            self.keys.setdefault(owner, []).append(key)
-        self.events: List[Optional[str]] = []  # module name, or None: a tap
-        self.handles = [
-            modules[owner].register_forward_pre_hook(
-                lambda *_, owner=owner: self.events.append(owner))
-            for owner in self.keys if owner in modules
-        ]
-        self.taps = taps
-        taps.on_record = lambda tap: self.events.append(None)
-
-    def stop(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.taps.on_record = None
-
-    def raise_if_needed(self) -> None:
-        last_tap = max(i for i, e in enumerate(self.events) if e is None)
-        used = sorted({e for e in self.events[:last_tap] if e is not None})
-        keys = [k for owner in used for k in self.keys[owner]]
-        if keys:
-            raise RuntimeError(
-                f'the teacher checkpoint leaves {len(keys)} weights that the '
-                f'teacher taps depend on untrained: {keys}. Is it the '
-                f'checkpoint of this teacher config? If these weights are '
-                f'meant to stay as initialised, set teacher=dict(..., '
-                f'strict=False)')

@@ -9,28 +9,32 @@ __all__ = ['Tap', 'FeatureTaps', 'StopForward', 'parse_tap']
 
 
 class Tap(NamedTuple):
-    """A module path, which side of the module is recorded, and whether the
-    record is a copy (for a tensor that the model later changes in place)."""
+    """A module path, which side of the module is recorded, whether the
+    record is a copy (for a tensor that the model later changes in place),
+    and which model it is on ('student', or the teacher's name)."""
     path: str
     source: str = 'output'
     copy: bool = False
+    model: str = 'student'
 
     def describe(self) -> str:
         return (f'{self.path!r}' if self.source == 'output' else
                 f'{self.path!r} (input)')
 
 
-def parse_tap(spec, owner: str) -> Tap:
+def parse_tap(spec, owner: str, model: str = 'student') -> Tap:
     """Turn a config value (``'a.b'`` or ``dict(path=, source=, copy=)``) into
-    a Tap.
+    a Tap. A teacher tap may name its teacher: ``'seg:a.b'``.
 
     Args:
         spec (str | dict): The tap as written in the config.
         owner (str): Where the spec comes from, for error messages.
+        model (str): 'student', or the teacher a path without a
+            ``name:`` prefix refers to.
     """
     if isinstance(spec, str):
-        return Tap(spec)
-    if isinstance(spec, dict) and 'path' in spec:
+        spec = dict(path=spec)
+    if isinstance(spec, dict) and isinstance(spec.get('path'), str):
         unknown = set(spec) - {'path', 'source', 'copy'}
         if unknown:
             raise ValueError(f'{owner}: unknown tap fields {sorted(unknown)};'
@@ -39,7 +43,13 @@ def parse_tap(spec, owner: str) -> Tap:
         if source not in ('output', 'input'):
             raise ValueError(f"{owner}: tap source should be 'output' or "
                              f"'input', but got {source!r}")
-        return Tap(spec['path'], source, bool(spec.get('copy', False)))
+        path = spec['path']
+        if ':' in path:
+            if model == 'student':
+                raise ValueError(f'{owner}: a student tap names no model, '
+                                 f'but got {path!r}')
+            model, path = path.split(':', 1)
+        return Tap(path, source, bool(spec.get('copy', False)), model)
     raise TypeError(f"{owner}: a tap should be a module path like "
                     f"'decode_head.conv_seg' or dict(path=..., "
                     f"source='output'|'input', copy=False), but got {spec!r}")

@@ -156,11 +156,11 @@ def test_fp16_teacher_on_cpu_is_refused(tmp_path):
 
 
 def test_bf16_on_a_cpu_without_bf16_warns_once(tmp_path, monkeypatch):
-    from mmkd.distillers import distiller
-    monkeypatch.setattr(distiller, '_cpu_has_bf16', lambda: False)
+    from mmkd.distillers import teacher
+    monkeypatch.setattr(teacher, '_cpu_has_bf16', lambda: False)
     model = build(checkpoint(tmp_path / 't.pth'), precision='bf16')
     logged = []
-    monkeypatch.setattr(distiller, 'print_log',
+    monkeypatch.setattr(teacher, 'print_log',
                         lambda msg, **kw: logged.append(msg))
     first_step(model)
     first_step(model)
