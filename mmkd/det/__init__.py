@@ -1,12 +1,12 @@
 """Detector-side methods that are not teacher-student: D-FINE FDR + GO-LSD
 (Fine-grained Distribution Refinement and Global Optimal Localization
 Self-Distillation) for MMDetection's DETRs."""
+from .assign import BatchGT, batch_gt, image_factors, union_assignment
 from .deformable_fdr import (DeformableDETRFDR, DeformableDETRFDRDecoder,
                              DeformableDETRFDRHead)
 from .dino_fdr import DINOFDR, DINOFDRDecoder
 from .dino_fdr_head import DINOFDRHead
 from .fdr_head import LQE, FDRHeadMixin
-from .assign import BatchGT, batch_gt, image_factors, union_assignment
 from .fdr_ops import (FDRTrace, aligned_iou, bbox2distance,
                       box_cxcywh_to_xyxy_clamped, distance2bbox,
                       distribution_integral, run_fdr_decoder, translate_gt,

@@ -197,7 +197,7 @@ class FDRHeadMixin:
         """The batch's GT, every layer's scores and boxes, and the first
         layer's scores for the plain ``pre`` head."""
         gt = batch_gt([s.gt_instances for s in batch_data_samples],
-                       [s.metainfo for s in batch_data_samples], fdr_boxes)
+                      [s.metainfo for s in batch_data_samples], fdr_boxes)
         all_cls, all_boxes = self(hidden_states, references, fdr_logits,
                                   fdr_boxes)
         pre_cls = self.cls_branches[0](hidden_states[0])

@@ -68,3 +68,21 @@ def test_dino_fdr_train_step_has_no_mmkd_sync(head):
     assert dict(rec.by('mmkd')) == {}
     # the stand-in does see the matcher's syncs in mmdet
     assert rec.by('mmdet')
+
+
+def test_deformable_fdr_train_step_has_no_mmkd_sync():
+    from mmdet.testing import demo_mm_inputs
+
+    from .test_deformable_fdr import _tiny
+    torch.manual_seed(0)
+    model = build(_tiny(two_stage=True))
+    model.train()
+    packed = demo_mm_inputs(
+        batch_size=2, image_shapes=(3, 64, 96), num_items=[3, 1],
+        num_classes=3)
+    data = model.data_preprocessor(packed, True)
+    with HostSyncRecorder() as rec:
+        losses = model.loss(data['inputs'], data['data_samples'])
+        sum(losses.values()).backward()
+    assert 'd0.loss_ddf' in losses and 'enc_loss_cls' in losses
+    assert dict(rec.by('mmkd')) == {}
