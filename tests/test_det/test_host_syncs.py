@@ -51,19 +51,26 @@ def test_recorder_sees_each_kind_of_sync():
     assert torch.where(torch.tensor([True]))[0].tolist() == [0]
 
 
-@pytest.mark.parametrize('head', [dict(), dict(cls_loss='vfl', use_lqe=True)])
-def test_dino_fdr_train_step_has_no_mmkd_sync(head):
+def _record_loss_step(model, num_items):
+    """Record the syncs of one loss forward + backward (data preprocessing,
+    mmdet's, excluded)."""
     from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
-    model = build(tiny_cfg(fdr=True, dec_layers=3, **head))
     model.train()
     packed = demo_mm_inputs(
-        batch_size=2, image_shapes=(3, 64, 96), num_items=[3, 0],
-        num_classes=3)
+        batch_size=len(num_items), image_shapes=(3, 64, 96),
+        num_items=num_items, num_classes=3)
     data = model.data_preprocessor(packed, True)
     with HostSyncRecorder() as rec:
         losses = model.loss(data['inputs'], data['data_samples'])
         sum(losses.values()).backward()
+    return losses, rec
+
+
+@pytest.mark.parametrize('head', [dict(), dict(cls_loss='vfl', use_lqe=True)])
+def test_dino_fdr_train_step_has_no_mmkd_sync(head):
+    torch.manual_seed(0)
+    model = build(tiny_cfg(fdr=True, dec_layers=3, **head))
+    losses, rec = _record_loss_step(model, [3, 0])
     assert 'd0.loss_ddf' in losses and 'dn_loss_fgl' in losses
     assert dict(rec.by('mmkd')) == {}
     # the stand-in does see the matcher's syncs in mmdet
@@ -71,18 +78,8 @@ def test_dino_fdr_train_step_has_no_mmkd_sync(head):
 
 
 def test_deformable_fdr_train_step_has_no_mmkd_sync():
-    from mmdet.testing import demo_mm_inputs
-
     from .test_deformable_fdr import _tiny
     torch.manual_seed(0)
-    model = build(_tiny(two_stage=True))
-    model.train()
-    packed = demo_mm_inputs(
-        batch_size=2, image_shapes=(3, 64, 96), num_items=[3, 1],
-        num_classes=3)
-    data = model.data_preprocessor(packed, True)
-    with HostSyncRecorder() as rec:
-        losses = model.loss(data['inputs'], data['data_samples'])
-        sum(losses.values()).backward()
+    losses, rec = _record_loss_step(build(_tiny(two_stage=True)), [3, 1])
     assert 'd0.loss_ddf' in losses and 'enc_loss_cls' in losses
     assert dict(rec.by('mmkd')) == {}
