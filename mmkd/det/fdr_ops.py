@@ -184,9 +184,9 @@ def translate_gt(distance: Tensor,
 
 
 def aligned_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-6) -> Tensor:
-    """IoU of aligned (x1, y1, x2, y2) boxes, as mmdet's ``bbox_overlaps(...,
-    is_aligned=True)``, which also makes a blocking host-to-device copy of
-    ``eps`` on every call.
+    """IoU of aligned (x1, y1, x2, y2) boxes: the numbers of mmdet's
+    ``bbox_overlaps(..., is_aligned=True)``, without its blocking
+    host-to-device copy of ``eps`` on every call.
 
     Args:
         boxes1 (Tensor): Shape (..., 4).
@@ -236,7 +236,8 @@ class FDRTrace:
             returns (the decoder's).
     """
 
-    def __init__(self, project: Tensor, reg_scale: float, pre_reg_branch,
+    def __init__(self, project: Tensor, reg_scale: float,
+                 pre_reg_branch: torch.nn.Module,
                  ref_dtype: torch.dtype) -> None:
         self.project, self.reg_scale = project, reg_scale
         self.pre_reg_branch, self.ref_dtype = pre_reg_branch, ref_dtype
@@ -245,7 +246,7 @@ class FDRTrace:
         self._prev_hidden, self._prev_logits = 0, 0
 
     def step(self,
-             reg_branch,
+             reg_branch: torch.nn.Module,
              state: Tensor,
              init_unact: Optional[Tensor] = None) -> Tensor:
         """Refine with one layer's branch; return its box, detached (the
