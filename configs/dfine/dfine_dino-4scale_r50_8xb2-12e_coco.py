@@ -18,7 +18,6 @@ model = dict(
             temperature=5.0,
             reduction='code'),
         cls_loss='host',  # or 'vfl' (D-FINE's VFL)
-        stable_union=True,
         share_fdr_head=False,
         use_lqe=False,
         dn_pre_loss=True,

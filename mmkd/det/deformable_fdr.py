@@ -7,7 +7,7 @@ its own prediction), and the two-stage encoder loss stays the host's (binary,
 on all proposals, so it does not join the union set).
 """
 import copy
-from typing import Dict, List, Literal, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmdet.models.dense_heads import DeformableDETRHead
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .fdr_head import FDRHeadMixin
-from .fdr_ops import FDRTrace
+from .fdr_ops import FDRTrace, run_fdr_decoder
 
 __all__ = [
     'DeformableDETRFDRDecoder', 'DeformableDETRFDR', 'DeformableDETRFDRHead'
@@ -38,8 +38,9 @@ class DeformableDETRFDRDecoder(DeformableDetrTransformerDecoder):
                 **kwargs) -> Tuple[Tensor, ...]:
         """Outputs as :meth:`mmkd.det.DINOFDRDecoder.forward`;
         ``reference_points`` may be 2-D (bs, nq, 2) or 4-D (bs, nq, 4)."""
-        trace = FDRTrace(project, reg_scale)
-        ref, refs = reference_points, []
+        trace = FDRTrace(project, reg_scale, pre_reg_branch,
+                         reference_points.dtype)
+        ref = reference_points
         for lid, layer in enumerate(self.layers):
             if ref.shape[-1] == 4:
                 ratios = torch.cat([valid_ratios, valid_ratios], -1)
@@ -55,15 +56,14 @@ class DeformableDETRFDRDecoder(DeformableDetrTransformerDecoder):
                 valid_ratios=valid_ratios,
                 reference_points=ref[:, :, None] * ratios[:, None],
                 **kwargs)
+            init = None
             if lid == 0:
                 init = inverse_sigmoid(ref.float())
                 if init.shape[-1] == 2:
                     init = torch.cat([init, torch.zeros_like(init)], -1)
-                trace.first_layer(pre_reg_branch, query, init)
-            ref = trace.step(reg_branches[lid], query).to(
-                reference_points.dtype)
-            refs.append(ref)
-        return trace.outputs(refs)
+            ref = trace.step(reg_branches[lid], query, init)
+        # the initial references may be 2-D: left out of the stack
+        return trace.outputs()
 
 
 @MODELS.register_module()
@@ -92,28 +92,18 @@ class DeformableDETRFDR(DeformableDETR):
                         valid_ratios: Tensor) -> Dict:
         """Decoder with FDR; adds ``fdr_logits``, ``fdr_boxes``,
         ``pre_boxes`` and ``ref0`` to the usual outputs."""
-        head = self.bbox_head
-        (hidden_states, references, fdr_logits, fdr_boxes, pre_boxes,
-         ref0) = self.decoder(
-             query=query,
-             value=memory,
-             query_pos=query_pos,
-             key_padding_mask=memory_mask,
-             reference_points=reference_points,
-             spatial_shapes=spatial_shapes,
-             level_start_index=level_start_index,
-             valid_ratios=valid_ratios,
-             reg_branches=head.reg_branches,
-             pre_reg_branch=head.pre_reg_branch,
-             project=head.project,
-             reg_scale=head.reg_scale)
-        return dict(
-            hidden_states=hidden_states,
-            references=[reference_points, *references],
-            fdr_logits=fdr_logits,
-            fdr_boxes=fdr_boxes,
-            pre_boxes=pre_boxes,
-            ref0=ref0)
+        out = run_fdr_decoder(
+            self,
+            query=query,
+            value=memory,
+            query_pos=query_pos,
+            key_padding_mask=memory_mask,
+            reference_points=reference_points,
+            spatial_shapes=spatial_shapes,
+            level_start_index=level_start_index,
+            valid_ratios=valid_ratios)
+        out['references'].insert(0, reference_points)
+        return out
 
 
 @MODELS.register_module()
@@ -123,55 +113,21 @@ class DeformableDETRFDRHead(FDRHeadMixin, DeformableDETRHead):
     Arguments as :class:`mmkd.det.DINOFDRHead` (without ``dn_pre_loss``).
     """
 
-    def __init__(self,
-                 *args,
-                 reg_max: int = 32,
-                 up: float = 0.5,
-                 reg_scale: float = 4.0,
-                 loss_fgl: Optional[dict] = None,
-                 loss_ddf: Optional[dict] = None,
-                 cls_loss: Literal['host', 'vfl'] = 'host',
-                 vfl_cfg: Optional[dict] = None,
-                 stable_union: bool = True,
-                 share_fdr_head: bool = False,
-                 use_lqe: bool = False,
-                 nan_to_zero: bool = False,
-                 **kwargs) -> None:
-        self._init_fdr_args(reg_max, up, reg_scale, loss_fgl, loss_ddf,
-                            cls_loss, vfl_cfg, stable_union, share_fdr_head,
-                            use_lqe, nan_to_zero)
-        super().__init__(*args, **kwargs)
-
-    def _init_layers(self) -> None:
-        """Host branches, then FDR branches for the decoder layers."""
-        super()._init_layers()
-        num = self.num_pred_layer - (1 if self.as_two_stage else 0)
-        self._init_fdr_layers(num)
-
-    def init_weights(self) -> None:
-        """Host init (its ``bias[2:] = -2`` is overridden), then zeros."""
-        super().init_weights()
-        self._init_fdr_weights()
-
     def loss(self, hidden_states: Tensor, references: List[Tensor],
              enc_outputs_class: Optional[Tensor],
              enc_outputs_coord: Optional[Tensor],
              batch_data_samples: SampleList, fdr_logits: Tensor,
              fdr_boxes: Tensor, pre_boxes: Tensor, ref0: Tensor) -> dict:
         """Forward the head and compute the losses."""
-        batch_gt_instances = [s.gt_instances for s in batch_data_samples]
-        batch_img_metas = [s.metainfo for s in batch_data_samples]
-        all_cls, all_boxes = self(hidden_states, references, fdr_logits,
-                                  fdr_boxes)
-        pre_cls = self.cls_branches[0](hidden_states[0])
+        gt, all_cls, all_boxes, pre_cls = self._loss_inputs(
+            hidden_states, references, fdr_logits, fdr_boxes,
+            batch_data_samples)
         losses, _ = self._matching_losses(all_cls, all_boxes, fdr_logits,
-                                          pre_cls, pre_boxes, ref0, [],
-                                          batch_gt_instances,
-                                          batch_img_metas)
+                                          pre_cls, pre_boxes, ref0, [], gt)
         if enc_outputs_class is not None:
             losses.update(
                 self._enc_losses(enc_outputs_class, enc_outputs_coord,
-                                 batch_gt_instances, batch_img_metas))
+                                 gt.instances, gt.metas))
         return self._finalize(losses)
 
     def _enc_losses(self, enc_cls: Tensor, enc_boxes: Tensor,

@@ -24,7 +24,7 @@ from mmdet.models.layers.transformer import (coordinate_to_encoding,
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .fdr_ops import FDRTrace
+from .fdr_ops import FDRTrace, run_fdr_decoder
 
 __all__ = ['DINOFDRDecoder', 'DINOFDR']
 
@@ -81,8 +81,9 @@ class DINOFDRDecoder(DinoTransformerDecoder):
             (L, bs, nq, 4(N+1)) fp32, ``fdr_boxes`` (L, bs, nq, 4) fp32,
             ``pre_boxes`` (bs, nq, 4) and ``ref0`` (bs, nq, 4), detached.
         """
-        trace = FDRTrace(project, reg_scale)
-        ref, refs = reference_points, [reference_points]
+        trace = FDRTrace(project, reg_scale, pre_reg_branch,
+                         reference_points.dtype)
+        ref = reference_points
         ratios = torch.cat([valid_ratios, valid_ratios], -1)[:, None]
         for lid, layer in enumerate(self.layers):
             ref_input = ref[:, :, None] * ratios
@@ -103,14 +104,10 @@ class DINOFDRDecoder(DinoTransformerDecoder):
                 valid_ratios=valid_ratios,
                 reference_points=ref_input,
                 **kwargs)
-            state = self.norm(query)
-            if lid == 0:
-                trace.first_layer(pre_reg_branch, state,
-                                  inverse_sigmoid(ref.float(), eps=1e-3))
-            ref = trace.step(reg_branches[lid], state).to(
-                reference_points.dtype)
-            refs.append(ref)
-        return trace.outputs(refs)
+            init = inverse_sigmoid(ref.float(), eps=1e-3) if lid == 0 \
+                else None
+            ref = trace.step(reg_branches[lid], self.norm(query), init)
+        return trace.outputs(reference_points)
 
 
 @MODELS.register_module()
@@ -150,31 +147,20 @@ class DINOFDR(DINO):
                         **kwargs) -> Dict:
         """Decoder with FDR; adds ``fdr_logits``, ``fdr_boxes``,
         ``pre_boxes`` and ``ref0`` to the usual outputs."""
-        head = self.bbox_head
-        (hidden_states, references, fdr_logits, fdr_boxes, pre_boxes,
-         ref0) = self.decoder(
-             query=query,
-             value=memory,
-             key_padding_mask=memory_mask,
-             self_attn_mask=dn_mask,
-             reference_points=reference_points,
-             spatial_shapes=spatial_shapes,
-             level_start_index=level_start_index,
-             valid_ratios=valid_ratios,
-             reg_branches=head.reg_branches,
-             pre_reg_branch=head.pre_reg_branch,
-             project=head.project,
-             reg_scale=head.reg_scale,
-             **kwargs)
+        out = run_fdr_decoder(
+            self,
+            query=query,
+            value=memory,
+            key_padding_mask=memory_mask,
+            self_attn_mask=dn_mask,
+            reference_points=reference_points,
+            spatial_shapes=spatial_shapes,
+            level_start_index=level_start_index,
+            valid_ratios=valid_ratios,
+            **kwargs)
         if self.training:
             # keep label_embedding in the graph when no rank-local GT makes
             # denoising queries (DDP must not wait for its gradient)
-            hidden_states = hidden_states + \
+            out['hidden_states'] = out['hidden_states'] + \
                 self.dn_query_generator.label_embedding.weight[0, 0] * 0.0
-        return dict(
-            hidden_states=hidden_states,
-            references=list(references),
-            fdr_logits=fdr_logits,
-            fdr_boxes=fdr_boxes,
-            pre_boxes=pre_boxes,
-            ref0=ref0)
+        return out

@@ -8,25 +8,25 @@ classification on the output's own Hungarian match, L1/GIoU and FGL on the
 union set, DDF against the last layer.
 """
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmdet.models.losses import QualityFocalLoss
-from mmdet.structures.bbox import bbox_overlaps, bbox_xyxy_to_cxcywh
+from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox_xyxy_to_cxcywh
 from mmdet.utils import InstanceList, reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .fdr_ops import (bbox2distance, box_cxcywh_to_xyxy_clamped,
+from .fdr_ops import (aligned_iou, bbox2distance, box_cxcywh_to_xyxy_clamped,
                       translate_gt, weighting_function)
+from .assign import BatchGT, batch_gt, union_assignment
 from .losses import varifocal_loss
-from .union import assign_result_to_pairs, union_matches_batch
 
 __all__ = ['FDRHeadMixin', 'LQE']
-
-Pairs = List[Tuple[Tensor, Tensor]]  # per image (query_inds, gt_inds)
 
 
 class LQE(nn.Module):
@@ -58,28 +58,54 @@ class LQE(nn.Module):
 
 
 class FDRHeadMixin:
-    """Mixin for a DETR head (mmdet ``DeformableDETRHead`` family).
+    """Mixin for a DETR head (mmdet ``DeformableDETRHead`` family): put it
+    first among the bases; it takes the FDR arguments and passes the rest to
+    the host head.
 
-    Call :meth:`_init_fdr_args` before the host ``__init__``; override
-    ``_init_layers`` and ``init_weights`` with :meth:`_init_fdr_layers` and
-    :meth:`_init_fdr_weights`.
+    Every loss runs on dense (B, Q) assignments (GT index per query, -1 for
+    none) and masks, so the training step never waits for the device in
+    mmkd's code (see ``docs/methods/dfine.md`` for what mmdet still does).
+
+    Args:
+        reg_max (int): ``N``. Defaults to 32.
+        up (float): ``a``. Defaults to 0.5.
+        reg_scale (float): ``R = 1 / c``. Defaults to 4.0.
+        loss_fgl (dict, optional): Defaults to ``mmkd.FGLLoss`` (0.15).
+        loss_ddf (dict, optional): Defaults to ``mmkd.DDFLoss`` (1.5, T=5,
+            ``reduction='code'``).
+        cls_loss (str): ``'host'`` keeps ``loss_cls``; ``'vfl'`` uses VFL.
+            Defaults to 'host'.
+        vfl_cfg (dict, optional): ``alpha`` (0.75), ``gamma`` (2.0),
+            ``loss_weight`` (1.0) of the VFL. Defaults to None.
+        share_fdr_head (bool): One FDR branch for all layers (residual logits
+            still accumulate). Defaults to False.
+        use_lqe (bool): Add LQE to the class scores. Defaults to False.
+        nan_to_zero (bool): ``nan_to_num`` on every loss (the official code
+            does; hides divergence). Defaults to False.
     """
 
-    # ------------------------------------------------------------ set-up
-    def _init_fdr_args(self, reg_max: int, up: float, reg_scale: float,
-                       loss_fgl: Optional[dict], loss_ddf: Optional[dict],
-                       cls_loss: str, vfl_cfg: Optional[dict],
-                       stable_union: bool, share_fdr_head: bool,
-                       use_lqe: bool, nan_to_zero: bool) -> None:
+    def __init__(self,
+                 *args,
+                 reg_max: int = 32,
+                 up: float = 0.5,
+                 reg_scale: float = 4.0,
+                 loss_fgl: Optional[dict] = None,
+                 loss_ddf: Optional[dict] = None,
+                 cls_loss: Literal['host', 'vfl'] = 'host',
+                 vfl_cfg: Optional[dict] = None,
+                 share_fdr_head: bool = False,
+                 use_lqe: bool = False,
+                 nan_to_zero: bool = False,
+                 **kwargs) -> None:
         if cls_loss not in ('host', 'vfl'):
             raise ValueError("cls_loss should be 'host' or 'vfl', "
                              f'but got {cls_loss!r}')
+        # set before the host's __init__, which calls _init_layers
         self.reg_max, self.up, self.reg_scale = reg_max, up, float(reg_scale)
         self._project = weighting_function(reg_max, up, reg_scale)
         self.cls_loss_mode = cls_loss
         self.vfl_cfg = dict(alpha=0.75, gamma=2.0, loss_weight=1.0)
         self.vfl_cfg.update(vfl_cfg or {})
-        self.stable_union = stable_union
         self.share_fdr_head = share_fdr_head
         self.use_lqe = use_lqe
         self.nan_to_zero = nan_to_zero
@@ -87,9 +113,14 @@ class FDRHeadMixin:
             type='mmkd.FGLLoss', loss_weight=0.15)
         self._loss_ddf_cfg = loss_ddf or dict(
             type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0)
+        super().__init__(*args, **kwargs)
 
-    def _init_fdr_layers(self, num_fdr_layers: int) -> None:
-        """Replace the first ``num_fdr_layers`` reg branches by FDR ones."""
+    def _init_layers(self) -> None:
+        """Host branches, then FDR branches for the decoder layers; with two
+        stages the last reg branch stays a 4-output branch for the encoder
+        proposals."""
+        super()._init_layers()
+        num_fdr_layers = self.num_pred_layer - int(self.as_two_stage)
         self.register_buffer('project', self._project, persistent=False)
         self.loss_fgl = MODELS.build(self._loss_fgl_cfg)
         self.loss_ddf = MODELS.build(self._loss_ddf_cfg)
@@ -108,9 +139,11 @@ class FDRHeadMixin:
             [LQE(self.reg_max + 1)
              for _ in range(num_fdr_layers)]) if self.use_lqe else None
 
-    def _init_fdr_weights(self) -> None:
-        """Zero the last Linear of every box branch (so every layer's box
-        equals the pre box at step 0) and the LQE output layer."""
+    def init_weights(self) -> None:
+        """Host init (incl. Deformable DETR's ``bias[2:] = -2``), then zero
+        the last Linear of every box branch (so every layer's box equals the
+        pre box at step 0) and the LQE output layer."""
+        super().init_weights()
         for branch in list(self.reg_branches) + [self.pre_reg_branch]:
             nn.init.zeros_(branch[-1].weight)
             nn.init.zeros_(branch[-1].bias)
@@ -157,6 +190,19 @@ class FDRHeadMixin:
         return self.predict_by_feat(
             all_cls, boxes, batch_img_metas=batch_img_metas, rescale=rescale)
 
+    def _loss_inputs(self, hidden_states: Tensor, references: List[Tensor],
+                     fdr_logits: Tensor, fdr_boxes: Tensor,
+                     batch_data_samples: SampleList
+                     ) -> Tuple[BatchGT, Tensor, Tensor, Tensor]:
+        """The batch's GT, every layer's scores and boxes, and the first
+        layer's scores for the plain ``pre`` head."""
+        gt = batch_gt([s.gt_instances for s in batch_data_samples],
+                      [s.metainfo for s in batch_data_samples], fdr_boxes)
+        all_cls, all_boxes = self(hidden_states, references, fdr_logits,
+                                  fdr_boxes)
+        pre_cls = self.cls_branches[0](hidden_states[0])
+        return gt, all_cls, all_boxes, pre_cls
+
     @staticmethod
     def _layer_prefixes(num_layers: int) -> List[str]:
         """mmdet's key prefixes: ``d0.`` .. ``d{L-2}.`` and '' (last)."""
@@ -166,9 +212,8 @@ class FDRHeadMixin:
                          all_logits: Tensor, pre_cls: Tensor,
                          pre_boxes: Tensor, ref0: Tensor,
                          extra_outputs: Sequence[Tuple[str, Tensor, Tensor]],
-                         batch_gt_instances: InstanceList,
-                         batch_img_metas: List[dict]
-                         ) -> Tuple[Dict[str, Tensor], Tuple[float, float]]:
+                         gt: BatchGT
+                         ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
         """Losses of the matching queries of every layer, the ``pre_`` head
         and ``extra_outputs`` (e.g. the encoder top-k, which join the union).
 
@@ -177,28 +222,25 @@ class FDRHeadMixin:
             all_logits (Tensor): (L, B, Q, 4(N+1)).
             pre_cls (Tensor): (B, Q, C). pre_boxes, ref0 (Tensor): (B, Q, 4).
             extra_outputs: ``(prefix, cls (B, Q, C), boxes (B, Q, 4))``.
+            gt (BatchGT): The batch's ground truth.
 
         Returns:
             tuple: losses, and the DDF counts ``(|M|, |U|)`` for DN reuse.
         """
         num_layers = all_cls.shape[0]
-        factors = self._factors(all_boxes, batch_img_metas)
         prefixes = self._layer_prefixes(num_layers)
         outputs = [(prefixes[i], all_cls[i], all_boxes[i])
                    for i in range(num_layers)]
         outputs += [('pre_', pre_cls, pre_boxes)] + list(extra_outputs)
-        matches = [
-            self._hungarian(c, b, batch_gt_instances, batch_img_metas)
-            for _, c, b in outputs
-        ]
-        union = union_matches_batch(matches, self.stable_union)
-        num_gt = sum(len(gt) for gt in batch_gt_instances)
+        assigns = [self._hungarian(c, b, gt) for _, c, b in outputs]
+        union = union_assignment(torch.stack(assigns), gt.labels.shape[1])
+        num_gt = sum(len(g) for g in gt.instances)
         cls_avg = self._num(num_gt, all_boxes, self.sync_cls_avg_factor)
-        num_union = self._num(sum(len(q) for q, _ in union), all_boxes)
+        num_union = self._num((union >= 0).sum(), all_boxes)
         losses, ious = self._output_losses(
-            [o + (p, ) for o, p in zip(outputs, matches)], union,
-            batch_gt_instances, factors, cls_avg, num_union)
-        targets = self._fgl_targets(ref0, union, batch_gt_instances, factors)
+            [o + (a, ) for o, a in zip(outputs, assigns)], union, gt, cls_avg,
+            num_union)
+        targets = self._fgl_targets(ref0, union, gt)
         go_losses, counts = self._go_lsd_losses(
             all_logits, all_cls[-1], union, ious[:num_layers], targets,
             num_union, [f'{p}loss_fgl' for p in prefixes],
@@ -207,183 +249,158 @@ class FDRHeadMixin:
         return losses, counts
 
     # ---------------------------------------------------------- matching
-    @staticmethod
-    def _factors(boxes: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """(B, 1, 4) image-size factors (w, h, w, h)."""
-        return torch.stack([
-            boxes.new_tensor([m['img_shape'][1], m['img_shape'][0]] * 2)
-            for m in batch_img_metas
-        ])[:, None]
-
     @torch.no_grad()
     def _hungarian(self, cls_scores: Tensor, boxes: Tensor,
-                   batch_gt_instances: InstanceList,
-                   batch_img_metas: List[dict]) -> Pairs:
-        """Hungarian (query, gt) pairs per image for one output."""
-        xyxy = box_cxcywh_to_xyxy_clamped(boxes.float()) * self._factors(
-            boxes.float(), batch_img_metas)
-        pairs = []
-        for i, (gt, meta) in enumerate(zip(batch_gt_instances,
-                                           batch_img_metas)):
+                   gt: BatchGT) -> Tensor:
+        """(B, Q) GT index the assigner gives each query, -1 for none."""
+        xyxy = box_cxcywh_to_xyxy_clamped(boxes.float()) * gt.factors
+        rows = []
+        for i, (inst, meta) in enumerate(zip(gt.instances, gt.metas)):
             pred = InstanceData(scores=cls_scores[i].float(), bboxes=xyxy[i])
             result = self.assigner.assign(
-                pred_instances=pred, gt_instances=gt, img_meta=meta)
-            pairs.append(assign_result_to_pairs(result.gt_inds))
-        return pairs
+                pred_instances=pred, gt_instances=inst, img_meta=meta)
+            # gt_inds: 0 background, k + 1 GT k, -1 ignored (background)
+            rows.append((result.gt_inds - 1).clamp(min=-1))
+        return torch.stack(rows)
 
     @staticmethod
-    def _gather(x: Tensor, pairs: Pairs) -> Tensor:
-        """Rows of x (B, Q, ...) at the pairs' queries, concatenated."""
-        return torch.cat([x[i, q] for i, (q, _) in enumerate(pairs)])
-
-    @staticmethod
-    def _gt_boxes(pairs: Pairs, batch_gt_instances: InstanceList,
-                  factors: Tensor) -> Tensor:
-        """Normalised GT boxes (x1, y1, x2, y2) of the pairs, (K, 4)."""
-        return torch.cat([
-            gt.bboxes[g].float() / factors[i]
-            for i, ((_, g), gt) in enumerate(zip(pairs, batch_gt_instances))
-        ])
-
-    @staticmethod
-    def _num(count: int, ref: Tensor, sync: bool = True) -> float:
-        value = ref.new_tensor(float(count))
+    def _num(count: Union[int, Tensor], ref: Tensor,
+             sync: bool = True) -> Tensor:
+        """A normaliser >= 1, all-reduced (mean) when ``sync``: an fp32 0-d
+        tensor on ``ref``'s device, which no Python ``max`` has to read."""
+        if isinstance(count, Tensor):
+            value = count.float()
+        else:
+            value = ref.new_full((), float(count), dtype=torch.float32)
         if sync:
             value = reduce_mean(value)
-        return max(float(value), 1.0)
+        return value.clamp(min=1.0)
 
     # ------------------------------------------------------------ losses
-    def _cls_loss(self, cls_scores: Tensor, boxes: Tensor, pairs: Pairs,
-                  batch_gt_instances: InstanceList, factors: Tensor,
-                  avg_factor: float) -> Tensor:
-        """Classification loss of one output on its own matches."""
+    def _cls_loss(self, cls_scores: Tensor, boxes: Tensor, assign: Tensor,
+                  gt: BatchGT, avg_factor: Tensor) -> Tensor:
+        """Classification loss of one output on its own ``assign``."""
         b, q, c = cls_scores.shape
-        flat_idx = torch.cat([qi + i * q for i, (qi, _) in enumerate(pairs)])
-        labels_pos = torch.cat([
-            gt.labels[g] for (_, g), gt in zip(pairs, batch_gt_instances)
-        ]).long()
+        matched = assign >= 0
+        gt_boxes, gt_labels = gt.at(assign)
+        labels = torch.where(matched, gt_labels, self.num_classes).view(-1)
+        flat = cls_scores.reshape(-1, c)
         need_iou = self.cls_loss_mode == 'vfl' or isinstance(
             self.loss_cls, QualityFocalLoss)
-        iou = cls_scores.new_zeros(b * q, dtype=torch.float32)
-        if need_iou and flat_idx.numel() > 0:
-            pred = box_cxcywh_to_xyxy_clamped(self._gather(boxes, pairs))
-            gts = self._gt_boxes(pairs, batch_gt_instances, factors)
-            iou[flat_idx] = bbox_overlaps(
-                pred.float().detach(), gts, is_aligned=True).clamp(min=0)
-        flat = cls_scores.reshape(-1, c)
+        if need_iou:  # t of VFL / QFL: IoU with the GT, 0 if unmatched
+            iou = aligned_iou(
+                box_cxcywh_to_xyxy_clamped(boxes.detach().float()), gt_boxes)
+            iou = torch.where(matched, iou.clamp(min=0), 0.0).view(-1)
         if self.cls_loss_mode == 'vfl':
-            onehot = flat.new_zeros(flat.shape, dtype=torch.float32)
-            onehot[flat_idx, labels_pos] = 1.0
+            onehot = F.one_hot(labels, c + 1)[:, :c].float()
             cfg = self.vfl_cfg
             return cfg['loss_weight'] * varifocal_loss(
                 flat, onehot, iou, cfg['alpha'], cfg['gamma'], avg_factor)
-        labels = flat.new_full((b * q, ), self.num_classes, dtype=torch.long)
-        labels[flat_idx] = labels_pos
         weights = flat.new_ones(b * q)
         if isinstance(self.loss_cls, QualityFocalLoss):
             return self.loss_cls(
                 flat, (labels, iou), weights, avg_factor=avg_factor)
         return self.loss_cls(flat, labels, weights, avg_factor=avg_factor)
 
-    def _box_losses(self, boxes: Tensor, pairs: Pairs,
-                    batch_gt_instances: InstanceList, factors: Tensor,
-                    avg_factor: float) -> Tuple[Tensor, Tensor, Tensor]:
-        """L1 and GIoU of one output on ``pairs``; also the detached IoU
-        (K, ) of its boxes with their GT."""
-        pred = self._gather(boxes, pairs).float()
-        if pred.numel() == 0:
-            zero = boxes.float().sum() * 0.0
-            return zero, zero, pred.new_zeros(0)
-        gts = self._gt_boxes(pairs, batch_gt_instances, factors)
-        img_f = torch.cat([
-            factors[i].expand(len(q), 4) for i, (q, _) in enumerate(pairs)
-        ])
+    def _box_losses(self, boxes: Tensor, assign: Tensor, gt: BatchGT,
+                    avg_factor: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """L1 and GIoU of one output on the queries ``assign`` matches; also
+        the detached IoU (B, Q) of its boxes with their GT (0 elsewhere)."""
+        matched = assign >= 0
+        weight = matched.float()
+        pred = boxes.float()
+        gt_boxes, _ = gt.at(assign)
         pred_xyxy = box_cxcywh_to_xyxy_clamped(pred)
-        loss_bbox = self.loss_bbox(
-            pred, bbox_xyxy_to_cxcywh(gts), avg_factor=avg_factor)
-        loss_iou = self.loss_iou(
-            pred_xyxy * img_f, gts * img_f, avg_factor=avg_factor)
+        # per-query losses, reduced over the matched ones as mmdet would
+        # with avg_factor (a weight argument would make mmdet's losses test
+        # `any(weight > 0)` on the host)
+        loss_bbox = weight_reduce_loss(
+            self.loss_bbox(
+                pred, bbox_xyxy_to_cxcywh(gt_boxes),
+                reduction_override='none'), weight[..., None], 'mean',
+            avg_factor)
+        loss_iou = weight_reduce_loss(
+            self.loss_iou(
+                pred_xyxy * gt.factors,
+                gt_boxes * gt.factors,
+                reduction_override='none'), weight, 'mean', avg_factor)
         with torch.no_grad():
-            iou = bbox_overlaps(pred_xyxy, gts, is_aligned=True).clamp(min=0)
+            iou = torch.where(matched,
+                              aligned_iou(pred_xyxy, gt_boxes).clamp(min=0),
+                              0.0)
         return loss_bbox, loss_iou, iou
 
-    def _fgl_targets(self, ref0: Tensor, pairs: Pairs,
-                     batch_gt_instances: InstanceList,
-                     factors: Tensor) -> Tuple[Tensor, ...]:
-        """Two-hot targets from the fixed initial boxes (computed once)."""
-        ref = self._gather(ref0, pairs).float()
-        gts = self._gt_boxes(pairs, batch_gt_instances, factors)
+    def _fgl_targets(self, ref0: Tensor, assign: Tensor,
+                     gt: BatchGT) -> Tuple[Tensor, ...]:
+        """Two-hot targets (4 B Q, ) from the fixed initial boxes, computed
+        once; rows of unassigned queries are finite and weighted 0."""
+        gt_boxes, _ = gt.at(assign)
         return translate_gt(
-            bbox2distance(ref, gts, self.reg_scale), self.project)
+            bbox2distance(ref0.float(), gt_boxes, self.reg_scale),
+            self.project)
 
     def _output_losses(self, outputs: Sequence[Tuple[str, Tensor, Tensor,
-                                                     Pairs]],
-                       box_pairs: Pairs, batch_gt_instances: InstanceList,
-                       factors: Tensor, cls_avg: float,
-                       box_avg: float) -> Tuple[Dict[str, Tensor], list]:
-        """cls (own pairs) + L1/GIoU (``box_pairs``) for named outputs.
+                                                     Tensor]],
+                       box_assign: Tensor, gt: BatchGT, cls_avg: Tensor,
+                       box_avg: Tensor) -> Tuple[Dict[str, Tensor], list]:
+        """cls (own assignment) + L1/GIoU (``box_assign``) for named outputs.
 
         Args:
-            outputs: ``(prefix, cls_scores, boxes, cls_pairs)``; keys are
+            outputs: ``(prefix, cls_scores, boxes, cls_assign)``; keys are
                 ``prefix + 'loss_cls'`` etc.
 
         Returns:
-            tuple: the loss dict and the per-output IoU on ``box_pairs``.
+            tuple: the loss dict and the per-output IoU (B, Q) on
+            ``box_assign``.
         """
         losses, ious = {}, []
-        for prefix, cls_scores, boxes, pairs in outputs:
+        for prefix, cls_scores, boxes, assign in outputs:
             losses[f'{prefix}loss_cls'] = self._cls_loss(
-                cls_scores, boxes, pairs, batch_gt_instances, factors,
-                cls_avg)
+                cls_scores, boxes, assign, gt, cls_avg)
             (losses[f'{prefix}loss_bbox'], losses[f'{prefix}loss_iou'],
-             iou) = self._box_losses(boxes, box_pairs, batch_gt_instances,
-                                     factors, box_avg)
+             iou) = self._box_losses(boxes, box_assign, gt, box_avg)
             ious.append(iou)
         return losses, ious
 
-    def _go_lsd_losses(self, logits: Tensor, cls_last: Tensor, pairs: Pairs,
-                       ious: List[Tensor], targets: Tuple[Tensor, ...],
-                       avg_factor: float, names: Sequence[str],
-                       ddf_names: Sequence[str],
-                       counts: Optional[Tuple[float, float]] = None
-                       ) -> Tuple[Dict[str, Tensor], Tuple[float, float]]:
+    def _go_lsd_losses(self, logits: Tensor, cls_last: Tensor,
+                       assign: Tensor, ious: List[Tensor],
+                       targets: Tuple[Tensor, ...], avg_factor: Tensor,
+                       names: Sequence[str], ddf_names: Sequence[str],
+                       counts: Optional[Tuple[Tensor, Tensor]] = None
+                       ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
         """FGL for every layer and DDF for all but the last one.
 
         Args:
             logits (Tensor): (L, B, Q, 4(N+1)).
             cls_last (Tensor): Last layer's class logits (B, Q, C), gives
                 the confidence weight of the unmatched queries.
-            pairs (Pairs): Union set (matching part) or DN positives.
-            ious (list[Tensor]): Per layer, IoU (K, ) on ``pairs``.
-            targets (tuple[Tensor]): FGL two-hot targets on ``pairs``.
+            assign (Tensor): (B, Q) union set (matching part) or DN
+                positives, -1 for none.
+            ious (list[Tensor]): Per layer, IoU (B, Q), 0 off ``assign``.
+            targets (tuple[Tensor]): FGL two-hot targets of every query.
             names / ddf_names: FGL keys per layer; DDF keys for layers
                 0..L-2.
-            counts (tuple[float], optional): ``(|M|, |U|)`` in edge rows
+            counts (tuple[Tensor], optional): ``(|M|, |U|)`` in edge rows
                 for the DDF balance; None uses this part's own counts.
 
         Returns:
             tuple: the loss dict and the counts used.
         """
         losses = {}
-        num_layers, b, q = logits.shape[:3]
-        mask = logits.new_zeros((b, q), dtype=torch.bool)
-        for i, (qi, _) in enumerate(pairs):
-            mask[i, qi] = True
+        num_layers, b, q, d = logits.shape
+        mask = assign >= 0
         if counts is None:
-            counts = (4.0 * float(mask.sum()), 4.0 * float((~mask).sum()))
+            counts = (4.0 * mask.sum().float(), 4.0 * (~mask).sum().float())
         conf = cls_last.detach().float().sigmoid().amax(-1) if \
             cls_last.shape[-1] > 0 else logits.new_zeros((b, q))
         for lid in range(num_layers):
-            union_logits = self._gather(logits[lid], pairs)
-            losses[names[lid]] = self.loss_fgl(union_logits, targets,
-                                               ious[lid], avg_factor)
+            # unassigned queries have IoU weight 0 in FGL
+            losses[names[lid]] = self.loss_fgl(logits[lid].reshape(b * q, d),
+                                               targets, ious[lid].view(-1),
+                                               avg_factor)
             if lid == num_layers - 1:
                 continue
-            weight = conf.clone()
-            if ious[lid].numel() > 0:
-                weight[torch.cat([
-                    torch.full_like(qi, i) for i, (qi, _) in enumerate(pairs)
-                ]), torch.cat([qi for qi, _ in pairs])] = ious[lid].float()
+            weight = torch.where(mask, ious[lid].float(), conf)
             losses[ddf_names[lid]] = self.loss_ddf(
                 logits[lid], logits[-1], weight, mask, counts[0], counts[1])
         return losses, counts

@@ -9,17 +9,19 @@ Units follow the official code: offsets are in *code units*, i.e. ``R`` times
 the paper's units (fractions of the initial box size), with ``R = reg_scale``
 (the paper's ``c = 1 / R``). Edge order is ``(left, top, right, bottom)``.
 
-Every function here is pure (no parameters) and runs in fp32 whatever the
-autocast state, as the spec asks (fp16 CE/KL inflates DDF about 5x).
+The maths runs in fp32 whatever the autocast state (fp16 CE/KL inflates
+DDF about 5x, D-FINE issue #361). :class:`FDRTrace` and
+:func:`run_fdr_decoder` hold what the FDR decoders and detectors share.
 """
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 __all__ = [
     'weighting_function', 'distribution_integral', 'distance2bbox',
-    'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped', 'FDRTrace'
+    'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped',
+    'aligned_iou', 'FDRTrace', 'run_fdr_decoder'
 ]
 
 
@@ -87,13 +89,18 @@ def distribution_integral(logits: Tensor, project: Tensor) -> Tensor:
         prob = logits.float().reshape(*logits.shape[:-1], 4,
                                       num_bins).softmax(-1)
         w = project.float().to(prob.device)
+        plain = (prob * w).sum(-1)
+        if num_bins % 2 == 0:
+            return plain
         half = num_bins // 2
-        if num_bins % 2 and torch.equal(w[:half], -w[half + 1:].flip(0)):
-            # antisymmetric W: sum p(n) W(n) = sum_{n > N/2} (p(n) -
-            # p(N - n)) W(n), exactly 0 for symmetric distributions
-            diff = prob[..., half + 1:] - prob[..., :half].flip(-1)
-            return (diff * w[half + 1:]).sum(-1)
-        return (prob * w).sum(-1)
+        # antisymmetric W: sum p(n) W(n) = sum_{n > N/2} (p(n) - p(N - n))
+        # W(n), exactly 0 for symmetric distributions. The test is a tensor
+        # and both sums are computed: a Python branch on it would stop the
+        # host for the device once per decoder layer.
+        antisymmetric = (w[:half] == -w[half + 1:].flip(0)).all()
+        diff = prob[..., half + 1:] - prob[..., :half].flip(-1)
+        return torch.where(antisymmetric, (diff * w[half + 1:]).sum(-1),
+                           plain)
 
 
 def distance2bbox(ref: Tensor, distance: Tensor, reg_scale: float) -> Tensor:
@@ -176,6 +183,30 @@ def translate_gt(distance: Tensor,
         return li, li + 1, 1.0 - w_right, w_right
 
 
+def aligned_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-6) -> Tensor:
+    """IoU of aligned (x1, y1, x2, y2) boxes: the numbers of mmdet's
+    ``bbox_overlaps(..., is_aligned=True)``, without its blocking
+    host-to-device copy of ``eps`` on every call.
+
+    Args:
+        boxes1 (Tensor): Shape (..., 4).
+        boxes2 (Tensor): Shape (..., 4).
+        eps (float): Lower bound of the union area. Defaults to 1e-6.
+
+    Returns:
+        Tensor: Shape (...).
+    """
+    area1 = (boxes1[..., 2] - boxes1[..., 0]) * (
+        boxes1[..., 3] - boxes1[..., 1])
+    area2 = (boxes2[..., 2] - boxes2[..., 0]) * (
+        boxes2[..., 3] - boxes2[..., 1])
+    lt = torch.max(boxes1[..., :2], boxes2[..., :2])
+    rb = torch.min(boxes1[..., 2:], boxes2[..., 2:])
+    wh = (rb - lt).clamp(min=0)
+    overlap = wh[..., 0] * wh[..., 1]
+    return overlap / (area1 + area2 - overlap).clamp(min=eps)
+
+
 def box_cxcywh_to_xyxy_clamped(boxes: Tensor) -> Tensor:
     """(cx, cy, w, h) -> (x1, y1, x2, y2) with ``w, h`` clamped at 0.
 
@@ -189,7 +220,7 @@ def box_cxcywh_to_xyxy_clamped(boxes: Tensor) -> Tensor:
 
 
 class FDRTrace:
-    """The per-layer FDR recursion shared by the FDR decoders (spec §2.3).
+    """The per-layer FDR recursion shared by the FDR decoders.
 
     The first layer's plain head fixes ``ref0``; every layer then adds its
     branch's logits to the previous layer's (residual, not detached), with
@@ -200,24 +231,35 @@ class FDRTrace:
     Args:
         project (Tensor): ``W``, (N + 1, ).
         reg_scale (float): ``R``.
+        pre_reg_branch (nn.Module): The first layer's plain box branch.
+        ref_dtype (torch.dtype): Dtype of the references :meth:`step`
+            returns (the decoder's).
     """
 
-    def __init__(self, project: Tensor, reg_scale: float) -> None:
+    def __init__(self, project: Tensor, reg_scale: float,
+                 pre_reg_branch: torch.nn.Module,
+                 ref_dtype: torch.dtype) -> None:
         self.project, self.reg_scale = project, reg_scale
-        self.hidden, self.logits, self.boxes = [], [], []
+        self.pre_reg_branch, self.ref_dtype = pre_reg_branch, ref_dtype
+        self.hidden, self.logits, self.boxes, self.refs = [], [], [], []
         self.pre_boxes = self.ref0 = None
         self._prev_hidden, self._prev_logits = 0, 0
 
-    def first_layer(self, pre_reg_branch, state: Tensor,
-                    init_unact: Tensor) -> None:
-        """Plain box of the first layer: ``pre_boxes`` and the fixed
-        ``ref0`` (detached) that every layer refines."""
-        self.pre_boxes = (pre_reg_branch(state).float() + init_unact).sigmoid()
-        self.ref0 = self.pre_boxes.detach()
-
-    def step(self, reg_branch, state: Tensor) -> Tensor:
+    def step(self,
+             reg_branch: torch.nn.Module,
+             state: Tensor,
+             init_unact: Optional[Tensor] = None) -> Tensor:
         """Refine with one layer's branch; return its box, detached (the
-        next layer's attention reference)."""
+        next layer's attention reference).
+
+        On the first layer, ``init_unact`` (the initial reference before
+        the sigmoid, (..., 4)) first gives the plain box ``pre_boxes`` and
+        the fixed ``ref0`` (detached) that every layer refines.
+        """
+        if self.ref0 is None:
+            self.pre_boxes = (self.pre_reg_branch(state).float() +
+                              init_unact).sigmoid()
+            self.ref0 = self.pre_boxes.detach()
         logits = reg_branch(state + self._prev_hidden).float()
         logits = logits + self._prev_logits
         boxes = distance2bbox(self.ref0,
@@ -227,11 +269,46 @@ class FDRTrace:
         self.logits.append(logits)
         self.boxes.append(boxes)
         self._prev_logits, self._prev_hidden = logits, state.detach()
-        return boxes.detach()
+        self.refs.append(boxes.detach().to(self.ref_dtype))
+        return self.refs[-1]
 
-    def outputs(self, refs: list) -> Tuple[Tensor, ...]:
+    def outputs(self, initial_ref: Optional[Tensor] = None
+                ) -> Tuple[Tensor, ...]:
         """``(hidden, references, fdr_logits, fdr_boxes, pre_boxes, ref0)``
-        as the FDR decoders return them."""
+        as the FDR decoders return them; ``references`` start with
+        ``initial_ref`` if given."""
+        refs = self.refs if initial_ref is None else [initial_ref, *self.refs]
         return (torch.stack(self.hidden), torch.stack(refs),
                 torch.stack(self.logits), torch.stack(self.boxes),
                 self.pre_boxes, self.ref0)
+
+
+def run_fdr_decoder(detector, **inputs) -> Dict[str, object]:
+    """Run ``detector.decoder`` with its head's FDR branches.
+
+    Args:
+        detector (nn.Module): An FDR detector (its ``bbox_head`` has
+            ``reg_branches``, ``pre_reg_branch``, ``project``,
+            ``reg_scale``).
+        **inputs: The decoder's other arguments.
+
+    Returns:
+        dict: The decoder outputs as the FDR heads' ``loss`` and
+        ``predict`` take them: ``hidden_states``, ``references`` (a list),
+        ``fdr_logits``, ``fdr_boxes``, ``pre_boxes``, ``ref0``.
+    """
+    head = detector.bbox_head
+    (hidden_states, references, fdr_logits, fdr_boxes, pre_boxes,
+     ref0) = detector.decoder(
+         reg_branches=head.reg_branches,
+         pre_reg_branch=head.pre_reg_branch,
+         project=head.project,
+         reg_scale=head.reg_scale,
+         **inputs)
+    return dict(
+        hidden_states=hidden_states,
+        references=list(references),
+        fdr_logits=fdr_logits,
+        fdr_boxes=fdr_boxes,
+        pre_boxes=pre_boxes,
+        ref0=ref0)

@@ -10,8 +10,7 @@
 Both run in fp32 under autocast. Where the paper and the official code differ
 (DDF sums vs means) ``DDFLoss(reduction=...)`` offers both.
 """
-import math
-from typing import Literal, Optional, Tuple
+from typing import Literal, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +23,7 @@ __all__ = ['fgl_loss', 'ddf_loss', 'varifocal_loss', 'FGLLoss', 'DDFLoss']
 
 def fgl_loss(logits: Tensor, target: Tuple[Tensor, Tensor, Tensor, Tensor],
              weight: Optional[Tensor] = None,
-             avg_factor: float = 1.0) -> Tensor:
+             avg_factor: Union[float, Tensor] = 1.0) -> Tensor:
     """Fine-Grained Localization loss (sum over rows / ``avg_factor``).
 
     Args:
@@ -33,8 +32,8 @@ def fgl_loss(logits: Tensor, target: Tuple[Tensor, Tensor, Tensor, Tensor],
             of :func:`mmkd.det.fdr_ops.translate_gt`, each (4K, ).
         weight (Tensor, optional): Per-query weight (IoU of the prediction
             with its GT, detached), shape (K, ). Defaults to None (ones).
-        avg_factor (float): Normaliser (number of union pairs). Defaults to
-            1.0.
+        avg_factor (float | Tensor): Normaliser (number of union pairs).
+            Defaults to 1.0.
 
     Returns:
         Tensor: Scalar, fp32. ``0 * logits.sum()`` when K = 0.
@@ -51,13 +50,24 @@ def fgl_loss(logits: Tensor, target: Tuple[Tensor, Tensor, Tensor, Tensor],
         return loss.sum() / avg_factor
 
 
+def _edge_rows(count: Union[None, float, Tensor], mask: Tensor) -> Tensor:
+    """A count of edge rows as an fp32 0-d tensor on ``mask``'s device:
+    ``mask.sum()`` when None, a Python number through a fill (no blocking
+    host-to-device copy)."""
+    if count is None:
+        return mask.sum().float()
+    if isinstance(count, Tensor):
+        return count.float()
+    return mask.new_full((), float(count), dtype=torch.float32)
+
+
 def ddf_loss(student: Tensor,
              teacher: Tensor,
              weight: Tensor,
              mask: Tensor,
              temperature: float = 5.0,
-             num_pos: Optional[float] = None,
-             num_neg: Optional[float] = None,
+             num_pos: Union[None, float, Tensor] = None,
+             num_neg: Union[None, float, Tensor] = None,
              reduction: Literal['code', 'paper'] = 'code') -> Tensor:
     """Decoupled Distillation Focal loss for one student layer.
 
@@ -66,6 +76,9 @@ def ddf_loss(student: Tensor,
     ``(mean_M(l) * sqrt|M| + mean_U(l) * sqrt|U|) / (sqrt|M| + sqrt|U|)``;
     ``'paper'`` (Eqs. 5-6): sums instead of means.
 
+    Every branch on the data (teacher equal to student, empty ``M`` or
+    ``U``) is a tensor op, so the loss never waits for the device.
+
     Args:
         student (Tensor): Shape (B, Q, 4 * (N + 1)).
         teacher (Tensor): Same shape; detached inside.
@@ -73,10 +86,11 @@ def ddf_loss(student: Tensor,
             the teacher's confidence elsewhere; detached inside.
         mask (Tensor): Bool (B, Q), True for union-set (matched) queries.
         temperature (float): ``T``. Defaults to 5.0.
-        num_pos (float, optional): ``|M|`` in edge rows for the balance;
-            defaults to ``4 * mask.sum()``. DN outputs pass the matching
-            part's counts.
-        num_neg (float, optional): ``|U|`` likewise. Defaults to None.
+        num_pos (float | Tensor, optional): ``|M|`` in edge rows for the
+            balance; defaults to ``4 * mask.sum()``. DN outputs pass the
+            matching part's counts.
+        num_neg (float | Tensor, optional): ``|U|`` likewise. Defaults to
+            None.
         reduction (str): ``'code'`` or ``'paper'``. Defaults to 'code'.
 
     Returns:
@@ -85,7 +99,7 @@ def ddf_loss(student: Tensor,
     if reduction not in ('code', 'paper'):
         raise ValueError("reduction should be 'code' or 'paper', "
                          f'but got {reduction!r}')
-    if student.numel() == 0 or torch.equal(student, teacher):
+    if student.numel() == 0:
         return student.float().sum() * 0.0
     with torch.autocast(student.device.type, enabled=False):
         num_bins = student.shape[-1] // 4
@@ -98,19 +112,21 @@ def ddf_loss(student: Tensor,
         rows = weight.detach().float().reshape(-1, 1).expand(-1, 4)
         loss = rows.reshape(-1) * kl
         m = mask.reshape(-1, 1).expand(-1, 4).reshape(-1)
-        n_m = float(m.sum()) if num_pos is None else float(num_pos)
-        n_u = float((~m).sum()) if num_neg is None else float(num_neg)
-        k_m, k_u = math.sqrt(max(n_m, 0.0)), math.sqrt(max(n_u, 0.0))
-        if k_m + k_u == 0:
-            return student.float().sum() * 0.0
-        zero = loss.sum() * 0.0
+        k_m = _edge_rows(num_pos, m).clamp(min=0).sqrt()
+        k_u = _edge_rows(num_neg, ~m).clamp(min=0).sqrt()
+        sum_m = torch.where(m, loss, 0.0).sum()
+        sum_u = torch.where(m, 0.0, loss).sum()
         if reduction == 'code':
-            part_m = loss[m].mean() if m.any() else zero
-            part_u = loss[~m].mean() if (~m).any() else zero
-        else:
-            part_m = loss[m].sum() if m.any() else zero
-            part_u = loss[~m].sum() if (~m).any() else zero
-        return (part_m * k_m + part_u * k_u) / (k_m + k_u)
+            # an empty part has sum 0, so any divisor >= 1 gives mean 0
+            sum_m = sum_m / m.sum().clamp(min=1)
+            sum_u = sum_u / (~m).sum().clamp(min=1)
+        norm = k_m + k_u
+        value = (sum_m * k_m + sum_u * k_u) / torch.where(norm > 0, norm, 1.0)
+        # official code: 0 (with a graph) when the layer equals the teacher
+        # (the last DN layer, or no refinement yet) or nothing is counted
+        zero = student.float().sum() * 0.0
+        same = (student == teacher).all()
+        return torch.where(same | (norm == 0), zero, value)
 
 
 def varifocal_loss(logits: Tensor,
@@ -118,7 +134,7 @@ def varifocal_loss(logits: Tensor,
                    iou: Tensor,
                    alpha: float = 0.75,
                    gamma: float = 2.0,
-                   avg_factor: float = 1.0) -> Tensor:
+                   avg_factor: Union[float, Tensor] = 1.0) -> Tensor:
     """D-FINE's VFL: ``BCE(x, t * onehot)`` weighted by
     ``alpha * sigmoid(x)^gamma`` off the GT class and by ``t`` on it, summed
     and divided by ``avg_factor``.
@@ -131,7 +147,8 @@ def varifocal_loss(logits: Tensor,
             unmatched rows), shape (M, ); detached inside.
         alpha (float): Defaults to 0.75.
         gamma (float): Defaults to 2.0.
-        avg_factor (float): Normaliser (number of GT). Defaults to 1.0.
+        avg_factor (float | Tensor): Normaliser (number of GT). Defaults
+            to 1.0.
 
     Returns:
         Tensor: Scalar, fp32.
@@ -163,7 +180,7 @@ class FGLLoss(nn.Module):
                 logits: Tensor,
                 target: Tuple[Tensor, Tensor, Tensor, Tensor],
                 weight: Optional[Tensor] = None,
-                avg_factor: float = 1.0) -> Tensor:
+                avg_factor: Union[float, Tensor] = 1.0) -> Tensor:
         """See :func:`fgl_loss`; returns ``loss_weight * fgl_loss(...)``."""
         return self.loss_weight * fgl_loss(logits, target, weight, avg_factor)
 
@@ -199,8 +216,8 @@ class DDFLoss(nn.Module):
                 teacher: Tensor,
                 weight: Tensor,
                 mask: Tensor,
-                num_pos: Optional[float] = None,
-                num_neg: Optional[float] = None) -> Tensor:
+                num_pos: Union[None, float, Tensor] = None,
+                num_neg: Union[None, float, Tensor] = None) -> Tensor:
         """See :func:`ddf_loss`; returns ``loss_weight * ddf_loss(...)``."""
         return self.loss_weight * ddf_loss(
             student, teacher, weight, mask, self.temperature, num_pos,

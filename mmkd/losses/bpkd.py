@@ -185,13 +185,17 @@ class BPKDLoss(nn.Module):
         for name, tau in (('tau_edge', tau_edge), ('tau_body', tau_body)):
             if tau <= 0:
                 raise ValueError(f'{name} should be positive, but got {tau}')
+        self.alpha: Union[float, torch.Tensor]
         if isinstance(alpha, (int, float)):
-            self.alpha: Union[float, torch.Tensor] = float(alpha)
+            self.alpha = float(alpha)
         elif isinstance(alpha, (list, tuple)):
-            self.register_buffer('alpha_per_class',
+            # A buffer, so that .to()/.cuda() move it once with the module
+            # rather than every step copying it to the logits' device; not
+            # persistent, so checkpoints (and loading older ones) are
+            # unchanged: it is rebuilt from the config.
+            self.register_buffer('alpha',
                                  torch.tensor(alpha, dtype=torch.float32),
                                  persistent=False)
-            self.alpha = self.alpha_per_class
         else:
             raise TypeError('alpha should be a float or a list of floats, '
                             f'but got {type(alpha).__name__}')

@@ -144,6 +144,32 @@ def test_per_class_alpha_and_agnostic():
     torch.testing.assert_close(out['loss_body'], lb)
 
 
+def test_per_class_alpha_is_a_buffer_that_moves(monkeypatch):
+    # The per-class alpha must follow .to() with the module and reach the
+    # loss as that same tensor every step (no per-step host-to-device copy),
+    # and stay out of checkpoints (older Distiller checkpoints lack it).
+    import mmkd.losses.bpkd as bpkd
+    seen = []
+    edge = bpkd.bpkd_edge_loss
+
+    def spy(*args, **kwargs):
+        seen.append(args[3])
+        return edge(*args, **kwargs)
+
+    monkeypatch.setattr(bpkd, 'bpkd_edge_loss', spy)
+    s, t, labels = _random_case(4)
+    alpha = [1.0, 2.0, 0.5, 3.0, 0.0]
+    loss = BPKDLoss(edge_weight=1.0, alpha=alpha).to(torch.float64)
+    for _ in range(2):
+        loss(s, t, labels)
+    assert len(seen) == 2 and seen[0] is seen[1]
+    assert any(seen[0] is b for b in loss.buffers())
+    assert seen[0].dtype == torch.float64
+    assert not any('alpha' in k for k in loss.state_dict())
+    le, _ = _reference(s, t, labels, alpha=torch.tensor(alpha))
+    torch.testing.assert_close(loss(s, t, labels)['loss_edge'], le)
+
+
 def test_body_exclude_edges():
     s, t, labels = _random_case(5)
     loss = BPKDLoss(body_weight=1.0, body_exclude_edges=True)
