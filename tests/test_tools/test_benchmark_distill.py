@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import ROOT
 
 CONFIGS = ROOT / 'configs'
+RETINANET = 'cwd/cwd_retinanet-r101-fpn_retinanet-r50-fpn_1x_coco.py'
 
 
 def _tool():
@@ -27,8 +28,7 @@ def _tool():
     ('bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py',
      (48, 64), 11),
     # detection: fake boxes, 80 COCO classes, pad_size_divisor 32
-    ('cwd/cwd_retinanet-r101-fpn_retinanet-r50-fpn_1x_coco.py', (96, 128),
-     80),
+    (RETINANET, (96, 128), 80),
 ])
 def test_runs_at_the_asked_size(config, size, classes, capsys):
     _tool().main([
@@ -46,15 +46,15 @@ def test_runs_at_the_asked_size(config, size, classes, capsys):
     # one timed round of each phase (memory skipped: nan)
     for phase in ('student training step', 'teacher inference forward',
                   'distillation training step'):
-        assert re.search(rf'^\| {phase} \| [0-9]+\.[0-9]{{3}} \| .* \| nan \|$',
-                         out, re.M), out
+        row = rf'^\| {phase} \| [0-9]+\.[0-9]{{3}} \| .* \| nan \|$'
+        assert re.search(row, out, re.M), out
 
 
 def test_reports_padding_it_cannot_avoid(capsys):
     # RetinaNet pads to a multiple of 32: 100 x 120 becomes 128 x 128, and
     # the header says so instead of printing the asked size.
     _tool().main([
-        str(CONFIGS / 'cwd/cwd_retinanet-r101-fpn_retinanet-r50-fpn_1x_coco.py'),
+        str(CONFIGS / RETINANET),
         '--size', '100', '120', '--batch', '2', '--iters', '1', '--warmup',
         '0', '--device', 'cpu', '--skip-memory'
     ])
