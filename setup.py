@@ -1,8 +1,10 @@
 """mmkd: knowledge distillation for OpenMMLab.
 
-The OpenMMLab stack (torch, mmcv built with its ops, mmengine, mmdet, mmseg,
+The OpenMMLab stack (torch, mmcv built with its ops, mmdet, mmseg,
 mmpretrain) is not installed by ``pip install``: it depends on the user's
-torch and CUDA. See docs/get_started.md.
+torch and CUDA. See docs/get_started.md. ``import mmkd`` needs only
+mmengine: it imports its MMDetection and MMSegmentation parts when those
+libraries are installed (``mmkd/__init__.py``).
 """
 import os.path as osp
 

@@ -1,10 +1,19 @@
 """mmkd: knowledge distillation for OpenMMLab.
 
 Importing ``mmkd`` registers every distiller, loss, hook and detector part in
-mmkd's registries (scope ``'mmkd'``).
+mmkd's registries (scope ``'mmkd'``). Only mmengine (and torch) are required:
+the parts built on MMSegmentation (``mmkd.datasets``) and on MMDetection
+(``mmkd.det``) are imported when that library is installed, so a user with
+only one of them can use mmkd (see ``mmkd.registry.installed``).
 """
 from . import compat  # noqa: F401  (fixes for the current stack, applied once)
-from . import datasets, det, distillers, hooks, losses, ops  # noqa: F401
+from . import distillers, hooks, losses, ops, utils  # noqa: F401
+from .registry import installed
 from .version import __version__
+
+if installed('mmseg'):
+    from . import datasets  # noqa: F401  (CamVid, shapes: mmseg datasets)
+if installed('mmdet'):
+    from . import det  # noqa: F401  (D-FINE parts of mmdet's DETRs)
 
 __all__ = ['__version__']

@@ -4,22 +4,40 @@ Configs refer to mmkd's classes as ``'mmkd.Distiller'`` whatever the runner's
 default scope is (``mmseg``, ``mmdet``, ``mmpretrain``); mmengine finds this
 module through the scope prefix and imports the ``locations`` on first use.
 """
+import importlib.util
+
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'HOOKS', 'DATASETS']
+__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'installed']
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported (is installed).
+
+    An installed but broken package still counts, so that importing it
+    raises its own error instead of mmkd silently leaving its parts out.
+    """
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ValueError:  # in sys.modules without a spec
+        return True
+
 
 MODELS = Registry(
     'model',
     parent=MMENGINE_MODELS,
     scope='mmkd',
-    locations=['mmkd.distillers', 'mmkd.losses', 'mmkd.det'])
+    # mmengine imports every location on first use and fails on an import
+    # error: the detector parts need mmdet, the datasets need mmseg.
+    locations=['mmkd.distillers', 'mmkd.losses'] +
+    (['mmkd.det'] if installed('mmdet') else []))
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.hooks'])
 DATASETS = Registry(
     'dataset',
     parent=MMENGINE_DATASETS,
     scope='mmkd',
-    locations=['mmkd.datasets'])
+    locations=['mmkd.datasets'] if installed('mmseg') else [])

@@ -1,6 +1,7 @@
 """Every shipped config builds and trains one iteration on the CPU, with
 the real models and small inputs (teacher checkpoints are not loaded)."""
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (lets configs name mmkd::)
+from mmkd.utils import student_only
 from tests.utils import make_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +25,7 @@ SIZES = dict(mmseg=dict(size=(64, 128)), mmdet=dict(size=(256, 256)))
 def build_for_test(path: Path):
     cfg = Config.fromfile(str(path))
     scope = cfg.get('default_scope')
-    distiller = cfg.model.get('type') in ('mmkd.Distiller', 'Distiller')
-    if distiller:
-        cfg.model.load_teacher_checkpoint = False
+    distiller = student_only(cfg)  # no teacher checkpoint download
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
     # As the runner does (DETRs' level_embed is uninitialised memory before),
@@ -75,3 +75,31 @@ def test_user_config_inherits_mmkd_config(tmp_path):
     assert cfg.model.losses.loss_cwd.tau == 4.0
     assert cfg.model.losses.loss_cwd.loss_weight == 5.0
     assert cfg.train_cfg.max_iters == 80000
+
+
+def test_camvid_data_root_hint_reaches_every_loader():
+    # The base config tells users which --cfg-options move the data; apply
+    # exactly those to a config that inherits it.
+    base = ROOT / 'configs' / '_base_' / 'datasets' / 'camvid_240x180.py'
+    hint = dict(re.findall(r'(\w+_dataloader\.dataset\.data_root)=(\S+)',
+                           base.read_text()))
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    assert sorted(hint) == sorted(f'{k}.dataset.data_root' for k in loaders)
+    cfg = Config.fromfile(
+        str(ROOT / 'configs' / 'cwd' /
+            'cwd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'))
+    cfg.merge_from_dict(hint)
+    for loader in loaders:
+        assert cfg[loader].dataset.data_root == 'data/camvid', loader
+
+
+def test_bpkd_configs_share_their_loss_block():
+    base = Config.fromfile(
+        str(ROOT / 'configs' / '_base_' / 'distill' / 'bpkd_conv-seg.py'))
+    paths = sorted((ROOT / 'configs' / 'bpkd').glob('*.py'))
+    assert paths
+    for path in paths:
+        assert 'mmkd.BPKDLoss' not in path.read_text(), path  # redeclared
+        cfg = Config.fromfile(str(path))
+        assert cfg.model.type == 'mmkd.Distiller'
+        assert cfg.model.losses.to_dict() == base.model.losses.to_dict()

@@ -14,6 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registers mmkd and applies the stack fixes)
+from mmkd.utils import student_only
 
 
 def parse_args():
@@ -51,8 +52,7 @@ def main():
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if cfg.model.get('type') in ('mmkd.Distiller', 'Distiller'):
-        cfg.model.load_teacher_checkpoint = False
+    student_only(cfg)  # a Distiller evaluates its student alone
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(

@@ -7,20 +7,12 @@ _base_ = [
     'mmseg::_base_/datasets/cityscapes.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3plus/deeplabv3plus_r101-d8_512x1024_80k_cityscapes/deeplabv3plus_r101-d8_512x1024_80k_cityscapes_20200606_114143-068fcfe9.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3plus_4xb2-80k_cityscapes-512x1024.py'),  # noqa: E501
     teacher=dict(
         config='mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb2-80k_cityscapes-512x1024.py',  # noqa: E501
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+        checkpoint=teacher_ckpt))

@@ -5,20 +5,12 @@ _base_ = [
     'mmseg::_base_/datasets/cityscapes.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/hrnet/fcn_hr48_512x1024_160k_cityscapes/fcn_hr48_512x1024_160k_cityscapes_20200602_190946-59b7973e.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::hrnet/fcn_hr18s_4xb2-80k_cityscapes-512x1024.py'),
     teacher=dict(
         config='mmseg::hrnet/fcn_hr48_4xb2-160k_cityscapes-512x1024.py',
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+        checkpoint=teacher_ckpt))

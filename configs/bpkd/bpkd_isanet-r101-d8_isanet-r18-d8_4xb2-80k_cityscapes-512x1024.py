@@ -6,11 +6,10 @@ _base_ = [
     'mmseg::_base_/datasets/cityscapes.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/isanet/isanet_r101-d8_769x769_80k_cityscapes/isanet_r101-d8_769x769_80k_cityscapes_20210903_111319-24f71dfa.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::isanet/isanet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
         model=dict(
@@ -20,11 +19,4 @@ model = dict(
             auxiliary_head=dict(in_channels=256, channels=64))),
     teacher=dict(
         config='mmseg::isanet/isanet_r101-d8_4xb2-80k_cityscapes-769x769.py',
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+        checkpoint=teacher_ckpt))

@@ -6,11 +6,10 @@ _base_ = [
     'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/pspnet/pspnet_r101-d8_512x512_160k_ade20k/pspnet_r101-d8_512x512_160k_ade20k_20200615_100650-967c316f.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py',
         model=dict(
@@ -20,12 +19,5 @@ model = dict(
             auxiliary_head=dict(in_channels=256, channels=64))),
     teacher=dict(
         config='mmseg::pspnet/pspnet_r101-d8_4xb4-160k_ade20k-512x512.py',
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+        checkpoint=teacher_ckpt))
 train_dataloader = dict(batch_size=2)

@@ -6,11 +6,10 @@ _base_ = [
     'mmseg::_base_/datasets/pascal_context_59.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/pspnet/pspnet_r101-d8_480x480_80k_pascal_context_59/pspnet_r101-d8_480x480_80k_pascal_context_59_20210416_114418-fa6caaa2.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::pspnet/pspnet_r50-d8_4xb4-80k_pascal-context-59-480x480.py',  # noqa: E501
         model=dict(
@@ -20,13 +19,6 @@ model = dict(
             auxiliary_head=dict(in_channels=256, channels=64))),
     teacher=dict(
         config='mmseg::pspnet/pspnet_r101-d8_4xb4-80k_pascal-context-59-480x480.py',  # noqa: E501
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0)))
+        checkpoint=teacher_ckpt))
 optim_wrapper = dict(optimizer=dict(lr=0.004, weight_decay=0.0001))
 train_dataloader = dict(batch_size=4)

@@ -3,27 +3,18 @@
 # Train the teacher first (its last checkpoint is the one used here):
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py
 #   python tools/train.py configs/bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py
-# CamVid's void (11) is mapped to 255 on loading, the BPKD ignore index.
+# CamVid's void (11) is mapped to 255 on loading: BPKDLoss's default
+# ignore_index. The loss block is ../_base_/distill/bpkd_conv-seg.py.
 _base_ = [
     '../_base_/datasets/camvid_240x180.py',
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py',
+    '../_base_/distill/bpkd_conv-seg.py',
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 train_dataloader = dict(batch_size=4)
 teacher_ckpt = 'work_dirs/pspnet_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth'
 model = dict(
-    type='mmkd.Distiller',
     student=dict(config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'),  # noqa: E501
     teacher=dict(
         config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_bpkd=dict(
-            type='mmkd.BPKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            edge_weight=50.0,
-            body_weight=20.0,
-            kernel_size=7,
-            ignore_index=255)))
+        checkpoint=teacher_ckpt))

@@ -3,8 +3,8 @@
 BPKD (arXiv 2306.08075, Fig. 3(c)) builds a per-class edge mask from the
 ground truth: ``one-hot -> dilation - erosion (k x k) -> avg-pool to the
 logit size``. :func:`dense_edge_band` is that pipeline written literally (the
-reference of ``docs/specs``), :func:`gt_edge_band` computes the same numbers
-without a full-resolution map per class:
+reference the tests compare with), :func:`gt_edge_band` computes the same
+numbers without a full-resolution map per class:
 
 * The band of class ``c`` at pixel ``p`` is ``dil(onehot_c)(p) AND
   dil(1 - onehot_c)(p)``: ``c`` occurs in the k x k window of ``p`` and the
@@ -125,13 +125,15 @@ def gt_edge_band(labels: torch.Tensor,
         kernel_size (int): Morphology window k (odd); the band is ``k - 1``
             pixels wide, ``k // 2`` on each side. Defaults to 7.
         ignore_index (int): Ignore label. Defaults to 255.
-        zero_ignore_pixels (bool): Drop ignore pixels from the band (spec
-            B1 default). Defaults to True.
+        zero_ignore_pixels (bool): Drop ignore pixels from the band (the
+            paper is silent on ignore pixels; mmkd's default reading).
+            Defaults to True.
         erode_valid_region (bool): Also drop pixels within ``k // 2`` of an
             ignore pixel or padding, so void regions and crop padding make no
-            band (variant, spec B1). Defaults to False.
+            band (a variant, mmkd's reading). Defaults to False.
         class_agnostic (bool): One band (union over classes) shared by every
-            channel (variant, spec B5). Defaults to False.
+            channel (a variant: Fig. 3 draws one band per class).
+            Defaults to False.
         chunk_pixels (int): Mixed pixels processed at once (bounds the
             scratch memory). Defaults to 16384.
 
@@ -211,7 +213,7 @@ def dense_edge_band(labels: torch.Tensor,
                     class_agnostic: bool = False) -> torch.Tensor:
     """The literal Fig. 3(c) pipeline on a full (N, C, H, W) one-hot.
 
-    Reference for tests and benchmarks (spec §6); it allocates several
+    Reference for tests and benchmarks; it allocates several
     float maps of N*C*H*W, so use :func:`gt_edge_band` in training.
     Arguments as in :func:`gt_edge_band`; ``out_size=None`` returns the
     binary band at label resolution.

@@ -32,5 +32,14 @@ def test_accumulator_perfect_and_shifted():
     acc = SegBoundaryMetricAccumulator(2, dilation=1)
     acc.update(shifted, gt)
     res = acc.results()
-    # Region IoU barely moves, boundary IoU drops a lot.
-    assert res['mIoU'] > 85 and res['mBIoU'] < 40
+    # Region IoU barely moves: class 0 is 127 / 143 valid pixels ((0, 0) is
+    # ignore), class 1 is 112 / 128. The boundaries (column 7 | 8 in the
+    # ground truth, 8 | 9 in the prediction) do not overlap at all.
+    assert res['IoU'] == [round(100 * 127 / 143, 2), 87.5]
+    assert res['mIoU'] == round(50 * (127 / 143 + 112 / 128), 2)
+    assert res['BIoU'] == [0.0, 0.0] and res['mBIoU'] == 0.0
+    # d = 2: columns 6-7 vs 7-8 (class 0), 8-9 vs 9-10 (class 1), so each
+    # boundary overlaps in one column of three.
+    acc = SegBoundaryMetricAccumulator(2, dilation=2)
+    acc.update(shifted, gt)
+    assert acc.results()['BIoU'] == [33.33, 33.33]

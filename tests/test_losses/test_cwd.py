@@ -19,7 +19,8 @@ def reference_cwd(s, t, tau):
 
 
 def test_hand_value():
-    # spec §5.4: C=1, two positions, s=[0,0], t=[1,0], tau 1
+    # C=1, two positions, s=[0,0], t=[1,0], tau 1: the KL of
+    # [e/(1+e), 1/(1+e)] from [1/2, 1/2] (Shu et al., ICCV 2021, Eq. 3-4)
     s = torch.zeros(1, 1, 1, 2)
     t = torch.tensor([[[[1.0, 0.0]]]])
     e = math.e
@@ -43,7 +44,8 @@ def test_properties():
     torch.manual_seed(0)
     s, t = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
     assert channel_wise_divergence(t, t).item() == pytest.approx(0, abs=1e-6)
-    assert channel_wise_divergence(s, t).item() > 0
+    assert channel_wise_divergence(s, t).item() == pytest.approx(
+        reference_cwd(s, t, 1.0), rel=1e-5)
     # A constant shift per channel does not change a spatial softmax.
     shifted = s + torch.randn(2, 3, 1, 1)
     assert channel_wise_divergence(shifted, t).item() == pytest.approx(
@@ -55,11 +57,17 @@ def test_properties():
     assert ChannelWiseDivergence(loss_weight=0.)(s, t).item() == 0
 
 
-def test_gradient_reaches_student_only():
-    s = torch.randn(1, 2, 3, 3, requires_grad=True)
-    t = torch.randn(1, 2, 3, 3, requires_grad=True)
-    channel_wise_divergence(s, t).backward()
-    assert s.grad is not None and s.grad.abs().sum() > 0
+@pytest.mark.parametrize('tau', [1.0, 4.0])
+def test_gradient_reaches_student_only(tau):
+    torch.manual_seed(0)
+    s = torch.randn(2, 3, 3, 3, requires_grad=True)
+    t = torch.randn(2, 3, 3, 3, requires_grad=True)
+    channel_wise_divergence(s, t, tau).backward()
+    # d/ds of tau^2/(N*C) * KL(p_t || softmax(s/tau)) per channel map is
+    # tau * (p_s - p_t) / (N*C), p = the spatial softmax at temperature tau
+    p_s = torch.softmax(s.detach().flatten(2) / tau, -1).view_as(s)
+    p_t = torch.softmax(t.detach().flatten(2) / tau, -1).view_as(t)
+    torch.testing.assert_close(s.grad, tau * (p_s - p_t) / 6)
     assert t.grad is None
 
 

@@ -3,6 +3,14 @@ a teacher inference forward, on the same batch.
 
     python tools/analysis/benchmark_distill.py CONFIG [--size H W]
         [--batch N] [--iters N] [--warmup N] [--device cpu|cuda]
+        [--skip-timing] [--skip-memory]
+
+Works on any Distiller config, segmentation (fake blocky labels of the
+config's classes) or detection (fake boxes of its classes). The batch is
+measured at the asked size: the student's data preprocessor pads to it
+(a segmentation config's crop ``size`` is replaced by it, random batch
+resizing of detectors is turned off), and the header prints the batch shape
+the models actually received.
 
 Prints the median time of each phase (the three phases are interleaved
 round by round, so load changes on the machine hit them alike), the peak
@@ -23,18 +31,21 @@ import sys
 import time
 
 import torch
+import torch.nn as nn
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 from mmengine.structures import InstanceData, PixelData
 
 import mmkd  # noqa: F401
+from mmkd.utils import is_distiller_config
 
 PHASES = ('student', 'teacher', 'distill')
 
 
-def fake_batch(scope, size, batch, num_classes=19, seed=0):
-    """A batch as a dataloader gives it (uint8 images, ground truth)."""
+def fake_batch(scope, size, batch, num_classes, seed=0):
+    """A batch as a dataloader gives it (uint8 images, ground truth with
+    labels in ``[0, num_classes)``)."""
     g = torch.Generator().manual_seed(seed)
     h, w = size
     inputs = [
@@ -68,17 +79,61 @@ def fake_batch(scope, size, batch, num_classes=19, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def build(config, device):
+def num_classes_of(model: nn.Module) -> int:
+    """The number of classes a segmentor or detector predicts."""
+    for path in ('decode_head', 'bbox_head', 'roi_head.bbox_head'):
+        head = model
+        for name in path.split('.'):
+            head = getattr(head, name, None)
+        if isinstance(head, (nn.ModuleList, list)):  # cascades: the last
+            head = head[-1]
+        if isinstance(getattr(head, 'num_classes', None), int):
+            return head.num_classes
+    raise ValueError(
+        f'cannot find the number of classes of {type(model).__name__}: '
+        'expected decode_head.num_classes (segmentors) or '
+        'bbox_head.num_classes / roi_head.bbox_head.num_classes (detectors)')
+
+
+def fit_preprocessor(preprocessor: nn.Module, size) -> None:
+    """Make the data preprocessor keep batches at ``size``.
+
+    Segmentation configs pad every batch to their crop (e.g. 512x1024 for
+    Cityscapes): without this, a smaller asked size would be timed at the
+    crop size. Detection preprocessors may resize batches at random
+    (``batch_augments``): off, so every phase sees the same shape.
+    """
+    if getattr(preprocessor, 'size', None) is not None:
+        preprocessor.size = tuple(size)
+    if getattr(preprocessor, 'batch_augments', None) is not None:
+        preprocessor.batch_augments = None
+
+
+def build(config, device, size):
+    """The Distiller of ``config`` (random teacher), its student's scope
+    and number of classes."""
     cfg = Config.fromfile(config)
+    if not is_distiller_config(cfg):
+        raise ValueError(
+            f'{config} is not a mmkd.Distiller config (model.type is '
+            f'{cfg.model.get("type")!r}): this tool times a teacher-student '
+            'step against its floor. For D-FINE use '
+            'tools/analysis/benchmark_dfine.py')
     cfg.model.load_teacher_checkpoint = False
     scope = cfg.get('default_scope', 'mmseg')
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
-    return model.to(device).train(), model.student_scope
+    # The Distiller shares the student's preprocessor; set both anyway.
+    for preprocessor in (model.data_preprocessor,
+                         model.student.data_preprocessor):
+        fit_preprocessor(preprocessor, size)
+    return (model.to(device).train(), model.student_scope,
+            num_classes_of(model.student))
 
 
 def make_phases(model, batch):
-    """Callables for one step of each phase."""
+    """Callables for one step of each phase, and the shape of the batch the
+    models receive (after the data preprocessor)."""
     student, teacher = model.student, model.teacher
     opt_s = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
     opt_d = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
@@ -91,7 +146,8 @@ def make_phases(model, batch):
     return dict(
         student=lambda: student.train_step(batch, opt_s),
         teacher=teacher_step,
-        distill=lambda: model.train_step(batch, opt_d))
+        distill=lambda: model.train_step(batch, opt_d)), tuple(
+            data['inputs'].shape)
 
 
 def sync(device):
@@ -122,7 +178,7 @@ def measure_memory_here(phases, phase, device):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--size', type=int, nargs=2, default=[512, 512])
@@ -133,12 +189,14 @@ def main():
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
         '--skip-timing', action='store_true', help='measure memory only')
+    parser.add_argument(
+        '--skip-memory', action='store_true', help='measure time only')
     parser.add_argument('--memory-phase', choices=PHASES, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    model, scope = build(args.config, args.device)
-    batch = fake_batch(scope, args.size, args.batch)
-    phases = make_phases(model, batch)
+    model, scope, num_classes = build(args.config, args.device, args.size)
+    batch = fake_batch(scope, args.size, args.batch, num_classes)
+    phases, shape = make_phases(model, batch)
     if args.memory_phase:  # child process of the CPU memory measurement
         print(json.dumps(measure_memory_here(phases, args.memory_phase,
                                              args.device)))
@@ -157,8 +215,8 @@ def main():
                 times[phase].append(time.perf_counter() - start)
     med = {p: statistics.median(v) for p, v in times.items()}
 
-    memory = {}
-    for phase in PHASES:
+    memory = {p: float('nan') for p in PHASES}
+    for phase in () if args.skip_memory else PHASES:
         if args.device.startswith('cuda'):
             memory[phase] = measure_memory_here(phases, phase, args.device)
         else:
@@ -171,9 +229,16 @@ def main():
 
     floor = med['student'] + med['teacher']
     print(f'config: {args.config}')
-    print(f'batch: {args.batch} x 3 x {args.size[0]} x {args.size[1]}, '
-          f'device: {args.device}, torch threads: {torch.get_num_threads()},'
-          f' {args.iters} timed rounds after {args.warmup} warm-up')
+    # The shape the models received, not the one asked for: they differ
+    # when the preprocessor pads (e.g. to a multiple of pad_size_divisor).
+    print(f'batch: {" x ".join(map(str, shape))} '
+          f'({num_classes} classes), device: {args.device}, torch threads: '
+          f'{torch.get_num_threads()}, {args.iters} timed rounds after '
+          f'{args.warmup} warm-up')
+    if tuple(shape[-2:]) != tuple(args.size):
+        print(f'note: asked for {args.size[0]} x {args.size[1]}; the '
+              "config's data preprocessor padded the batch to "
+              f'{shape[-2]} x {shape[-1]}')
     mem_kind = 'extra peak allocated' if args.device.startswith(
         'cuda') else 'extra peak RSS'
     print(f'| phase | median s | min s | max s | {mem_kind} (MB) |')

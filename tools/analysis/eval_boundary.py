@@ -18,6 +18,7 @@ from mmengine.runner import Runner, load_checkpoint
 
 import mmkd  # noqa: F401  (registries and the torch.load fix)
 from mmkd.evaluation import SegBoundaryMetricAccumulator
+from mmkd.utils import student_only
 
 
 def main() -> None:
@@ -31,8 +32,7 @@ def main() -> None:
 
     cfg = Config.fromfile(args.config)
     scope = cfg.get('default_scope', 'mmseg')
-    if cfg.model.get('type') in ('mmkd.Distiller', 'Distiller'):
-        cfg.model.load_teacher_checkpoint = False
+    student_only(cfg)  # a Distiller predicts with its student
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
         loader = Runner.build_dataloader(cfg.test_dataloader)

@@ -16,33 +16,16 @@ Example (CamVid, after the gains runs of docs/methods/bpkd.md)::
         --out docs/methods/images/bpkd_camvid.png
 """
 import argparse
-from typing import List, Tuple
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mmkd.ops import gt_edge_band  # noqa: E402
-
-CAMVID_PALETTE = [(128, 128, 128),
-                  (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222),
-                  (128, 128, 0), (192, 128, 128), (64, 64, 128), (64, 0, 128),
-                  (64, 64, 0), (0, 128, 192)]
-
-
-def colorize(labels: np.ndarray,
-             palette: List[Tuple[int, int, int]],
-             ignore_index: int = 255) -> np.ndarray:
-    """(H, W) labels -> (H, W, 3) uint8; ignore and unknown are black."""
-    lut = np.zeros((256, 3), np.uint8)
-    lut[:len(palette)] = np.array(palette, np.uint8)
-    out = lut[np.clip(labels, 0, 255).astype(np.int64)]
-    out[labels == ignore_index] = 0
-    return out
+from mmkd.datasets.camvid import PALETTE as CAMVID_PALETTE  # noqa: E402
+from mmkd.visualization import colorize, edge_band_maps  # noqa: E402
 
 
 def predict(config: str, checkpoint: str, image: np.ndarray) -> np.ndarray:
@@ -53,9 +36,9 @@ def predict(config: str, checkpoint: str, image: np.ndarray) -> np.ndarray:
     from mmseg.apis import inference_model
 
     import mmkd  # noqa: F401  (registers mmkd.Distiller)
+    from mmkd.utils import student_only
     cfg = Config.fromfile(config)
-    if cfg.model.get('type') in ('mmkd.Distiller', 'Distiller'):
-        cfg.model.load_teacher_checkpoint = False  # the student predicts
+    student_only(cfg)  # a Distiller predicts with its student
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     load_checkpoint(model, checkpoint, map_location='cpu')
@@ -91,16 +74,11 @@ def main() -> None:
     image = np.array(Image.open(args.image).convert('RGB'))
     gt = np.array(Image.open(args.annotation)).astype(np.int64)
     gt[gt == args.void] = 255
-    labels = torch.from_numpy(gt)[None]
-    height, width = gt.shape
-    band = gt_edge_band(labels, args.num_classes, (height, width),
-                        args.kernel_size)[0].amax(0).numpy()
-    soft = gt_edge_band(labels, args.num_classes,
-                        (-(-height // args.stride), -(-width // args.stride)),
-                        args.kernel_size)[0].amax(0).numpy()
+    band, soft = edge_band_maps(gt, args.num_classes, args.kernel_size,
+                                args.stride)
     gt_rgb = colorize(gt, CAMVID_PALETTE)
     overlay = gt_rgb.copy()
-    overlay[band > 0] = (255, 255, 255)
+    overlay[band] = (255, 255, 255)
     panels = [('image', image), ('GT + edge band (white)', overlay),
               (f'max_c M_E (1/{args.stride} res.)', soft)]
     for label, config, checkpoint in args.model:
@@ -108,7 +86,7 @@ def main() -> None:
         pred_rgb = colorize(pred, CAMVID_PALETTE)
         pred_rgb[gt == 255] //= 3
         acc = float((pred == gt)[gt != 255].mean() * 100)
-        ring = (band > 0) & (gt != 255)
+        ring = band & (gt != 255)
         edge_acc = float((pred == gt)[ring].mean() * 100)
         panels.append(
             (f'{label}\nacc {acc:.1f}%, band acc {edge_acc:.1f}%', pred_rgb))

