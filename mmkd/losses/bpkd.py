@@ -12,7 +12,7 @@ soft per-class band ``M_E`` around ground-truth boundaries
 * body loss ``L_B``: CWD (spatial softmax per class map) of ``z * (1 - M_E)``.
 
 ``loss = edge_weight * L_E + body_weight * L_B``, returned as two keys.
-Defaults follow the spec's readings (``docs/methods/bpkd.md``).
+Defaults and the readings behind them: ``docs/methods/bpkd.md``.
 """
 from typing import List, Literal, Optional, Sequence, Union
 
@@ -96,7 +96,7 @@ def bpkd_body_loss(student: torch.Tensor,
         tau (float): Temperature of the spatial softmax. Defaults to 1.0.
         exclude_edges (bool): Instead of ``z * (1 - M_E)`` (Fig. 3 "⊙",
             default), fill band cells (``M_E > 0``) with -1e4 so they drop
-            out of the spatial softmax (a third-party variant, spec B6).
+            out of the spatial softmax (a third-party variant).
             Defaults to False.
 
     Returns:
@@ -128,25 +128,25 @@ class BPKDLoss(nn.Module):
         edge_weight (float): Weight of ``L_E`` (lambda_edge). Defaults to 50.
         body_weight (float): Weight of ``L_B`` (lambda_body). Defaults to 20.
         alpha (float | Sequence[float]): Scalar, or per-class list of length
-            C, inside ``L_E`` (spec B3). Defaults to 2.0.
+            C, inside ``L_E`` (as in Fig. 3(c) of the paper). Defaults to 2.0.
         kernel_size (int): Morphology window k, odd; band ``k - 1`` pixels
-            wide at label resolution (spec B7). Defaults to 7.
-        tau_edge (float): Channel-softmax temperature of ``L_E`` (B4).
+            wide at label resolution. Defaults to 7.
+        tau_edge (float): Channel-softmax temperature of ``L_E``.
             Defaults to 1.0.
-        tau_body (float): Spatial-softmax temperature of ``L_B`` (B4).
+        tau_body (float): Spatial-softmax temperature of ``L_B``.
             Defaults to 1.0.
         edge_norm (str): ``'per_class_count'``, ``'global_count'`` or
-            ``'global_mass'`` (B2). Defaults to 'per_class_count'.
+            ``'global_mass'``. Defaults to 'per_class_count'.
         ignore_index (int): Ignore label; 255 padding and out-of-range values
             are ignored as well. Defaults to 255.
-        zero_ignore_pixels (bool): Remove ignore pixels from the band (B1).
+        zero_ignore_pixels (bool): Remove ignore pixels from the band.
             Defaults to True.
         erode_valid_region (bool): Remove band pixels within ``k // 2`` of
-            ignore or padding (B1 variant). Defaults to False.
-        class_agnostic_band (bool): One union band for all classes (B5
+            ignore or padding. Defaults to False.
+        class_agnostic_band (bool): One union band for all classes (a
             variant). Defaults to False.
         body_exclude_edges (bool): ``-1e4`` fill of band cells in ``L_B``
-            instead of ``z * (1 - M_E)`` (B6 variant). Defaults to False.
+            instead of ``z * (1 - M_E)``. Defaults to False.
 
     Example:
         >>> import torch

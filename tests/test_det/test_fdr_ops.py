@@ -134,7 +134,7 @@ def test_ddf_worked_example():
     weight = torch.tensor([[0.8, 0.5]])
     val = ddf_loss(s, t, weight, mask, temperature=5.0)
     assert val.item() == pytest.approx(0.44747, abs=1e-5)
-    # the per-row KL of the spec
+    # the per-row KL of D-FINE's DDF (Peng et al., 2024)
     kl = F.kl_div(F.log_softmax(s[0, 0, :33] / 5, -1),
                   F.softmax(t[0, 0, :33] / 5, -1), reduction='sum')
     assert kl.item() == pytest.approx(0.027537, abs=1e-6)

@@ -5,8 +5,11 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
+import torch.nn.functional as F
+
 from mmkd.distillers import Distiller
 from mmkd.distillers.distiller import _LossEntry
+from mmkd.losses.cwd import channel_wise_divergence
 from tests.utils import seg_batch, tiny_pspnet
 
 CWD = dict(
@@ -53,24 +56,45 @@ def test_teacher_loaded_frozen_hidden_and_eval(teacher_ckpt):
     assert next(model.teacher.parameters()).dtype == torch.float64
 
 
+def records(model, data, entry='loss_cwd', seed=0):
+    """The two records of a loss entry, taken outside the Distiller's loss
+    (the same dropout seed as a ``model(..., mode='loss')`` after
+    ``torch.manual_seed(seed)``)."""
+    entry = model.distill_losses[entry]
+    torch.manual_seed(seed)
+    teacher = model._teacher_records(data['inputs'], data['data_samples'])
+    with model.student_taps:
+        model.student.loss(data['inputs'], data['data_samples'])
+    student = model.student_taps.pop()
+    return student[entry.student_tap], teacher[entry.teacher_tap]
+
+
 def test_train_step_keys_and_gradients(teacher_ckpt):
     model = build(teacher_ckpt)
     before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
     log = step(model)
     assert {'decode.loss_ce', 'distill.loss_cwd', 'loss'} <= set(log)
-    assert log['distill.loss_cwd'] > 0
     for k, v in model.teacher.state_dict().items():  # BN stats untouched
         assert torch.equal(v, before[k]), k
-    # gradients: every student parameter on the loss path gets one
-    model.zero_grad()
+    # the logged value is CWD of the two records, times the loss weight
     data = model.data_preprocessor(seg_batch(), True)
+    student, teacher = records(model, data)
+    expected = 5.0 * channel_wise_divergence(student, teacher)
+    model.zero_grad()
+    torch.manual_seed(0)
     losses = model(**data, mode='loss')
+    torch.testing.assert_close(losses['distill.loss_cwd'], expected)
+    # its gradient reaches the student's head as autograd says, the
+    # teacher not at all
     losses['distill.loss_cwd'].backward()
-    assert model.student.decode_head.conv_seg.weight.grad.abs().sum() > 0
+    weight = model.student.decode_head.conv_seg.weight
+    grad, = torch.autograd.grad(expected, weight)
+    torch.testing.assert_close(weight.grad, grad)
     assert all(p.grad is None for p in model.teacher.parameters())
-    # records are dropped after the step
-    assert model.student_taps._records == {}
-    assert model.teacher_taps._records == {}
+    # records are dropped after the step: nothing is left to pop
+    for taps in (model.student_taps, model.teacher_taps):
+        with pytest.raises(RuntimeError, match='never ran'):
+            taps.pop()
 
 
 def test_dict_loss_names_and_scale(teacher_ckpt):
@@ -88,9 +112,12 @@ def test_dict_loss_names_and_scale(teacher_ckpt):
     assert model(**data, mode='loss')['distill.loss_cwd'].item() == \
         pytest.approx(0.25 * full.item(), rel=1e-5)
     model.distill_scale = 0.0  # stopped: no teacher forward, same keys
-    model.teacher_taps._calls = None
+    teacher_calls = []
+    model.teacher.backbone.register_forward_pre_hook(
+        lambda *_: teacher_calls.append(1))
     losses = model(**data, mode='loss')
     assert losses['distill.loss_cwd'].item() == 0
+    assert 'decode.loss_ce' in losses and not teacher_calls
 
 
 def test_prediction_is_the_students(teacher_ckpt):
@@ -172,8 +199,15 @@ def test_teacher_from_another_library(tmp_path):
                 dict(type='mmkd.SpatialAlignConnector')
             ])))
     assert type(model.teacher).__module__.startswith('mmpretrain')
-    log = step(model)
-    assert log['distill.loss_feat'] > 0
+    data = model.data_preprocessor(seg_batch(), True)
+    student, teacher = records(model, data, 'loss_feat')
+    assert teacher.shape == (2, 512, 2, 2)  # ResNet-18's stride 32 on 64x64
+    align, resize = model.distill_losses.loss_feat.connectors
+    expected = channel_wise_divergence(
+        F.interpolate(align(student), size=(2, 2), mode='bilinear'), teacher)
+    torch.manual_seed(0)
+    value = model(**data, mode='loss')['distill.loss_feat']
+    torch.testing.assert_close(value, expected)
 
 
 def test_teacher_runs_only_as_far_as_the_taps(teacher_ckpt):
