@@ -3,7 +3,7 @@ a teacher inference forward, on the same batch.
 
     python tools/analysis/benchmark_distill.py CONFIG [--size H W]
         [--batch N] [--iters N] [--warmup N] [--device cpu|cuda]
-        [--skip-timing] [--skip-memory]
+        [--skip-timing] [--skip-memory] [--teacher-precision fp32|bf16|fp16]
 
 Works on any Distiller config, segmentation (fake blocky labels of the
 config's classes) or detection (fake boxes of its classes). The batch is
@@ -23,6 +23,7 @@ The teacher's weights are random (no checkpoint is loaded): time does not
 depend on them.
 """
 import argparse
+import copy
 import json
 import resource
 import statistics
@@ -42,10 +43,12 @@ from mmkd.utils import (fake_batch, fit_preprocessor, is_distiller_config,
 PHASES = ('student', 'teacher', 'distill')
 
 
-def build(config, device, size):
+def build(config, device, size, teacher_precision=None):
     """The Distiller of ``config`` (random teacher), its student's scope
     and number of classes."""
     cfg = Config.fromfile(config)
+    if teacher_precision is not None:
+        cfg.model.teacher.precision = teacher_precision
     if not is_distiller_config(cfg):
         raise ValueError(
             f'{config} is not a mmkd.Distiller config (model.type is '
@@ -68,6 +71,9 @@ def make_phases(model, batch):
     """Callables for one step of each phase, and the shape of the batch the
     models receive (after the data preprocessor)."""
     student, teacher = model.student, model.teacher
+    # The floor's teacher forward is in fp32 whatever the distillation
+    # step's teacher runs in: a low-precision teacher is measured against it.
+    teacher = copy.deepcopy(teacher).float()
     opt_s = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
     opt_d = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
     data = model.data_preprocessor(batch, True)
@@ -125,10 +131,15 @@ def main(argv=None):
     parser.add_argument(
         '--skip-memory', action='store_true', help='measure time only')
     parser.add_argument(
+        '--teacher-precision', choices=('fp32', 'bf16', 'fp16'),
+        help="the distillation step's teacher precision (default: the "
+        "config's); the floor's teacher forward is always fp32")
+    parser.add_argument(
         '--memory-phase', choices=PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    model, scope, num_classes = build(args.config, args.device, args.size)
+    model, scope, num_classes = build(args.config, args.device, args.size,
+                                      args.teacher_precision)
     batch = fake_batch(scope, args.size, args.batch, num_classes)
     phases, shape = make_phases(model, batch)
     if args.memory_phase:  # child process of the CPU memory measurement
@@ -157,7 +168,9 @@ def main(argv=None):
             out = subprocess.run(
                 [sys.executable, __file__, args.config, '--size',
                  *map(str, args.size), '--batch', str(args.batch),
-                 '--device', args.device, '--memory-phase', phase],
+                 '--device', args.device, '--memory-phase', phase] +
+                (['--teacher-precision', args.teacher_precision]
+                 if args.teacher_precision else []),
                 check=True, capture_output=True, text=True).stdout
             memory[phase] = float(out.strip().splitlines()[-1])
 
@@ -168,7 +181,9 @@ def main(argv=None):
     print(f'batch: {" x ".join(map(str, shape))} '
           f'({num_classes} classes), device: {args.device}, torch threads: '
           f'{torch.get_num_threads()}, {args.iters} timed rounds after '
-          f'{args.warmup} warm-up')
+          f'{args.warmup} warm-up, teacher precision in the distillation '
+          f'step: {str(model.teachers["teacher"].dtype)[6:]} (the floor\'s '
+          f'teacher forward: float32)')
     if tuple(shape[-2:]) != tuple(args.size):
         print(f'note: asked for {args.size[0]} x {args.size[1]}; the '
               "config's data preprocessor padded the batch to "
