@@ -142,7 +142,9 @@ class ACAMLevel(nn.Module):
         self.query_channels = query_channels
         self.align = nn.Conv2d(student_channels, teacher_channels, 1)
         self.query = nn.Conv2d(teacher_channels, query_channels, 1)
-        self.key = nn.Conv2d(student_channels, query_channels, 1)
+        # No key bias: it would add q . b to every logit of a query's row,
+        # which the softmax cancels (its gradient is exactly zero).
+        self.key = nn.Conv2d(student_channels, query_channels, 1, bias=False)
         self.value = nn.Conv2d(student_channels, teacher_channels, 1)
         # The paper writes m_c in R^{M x 1}: one scalar per mask on the
         # pooled fused vector; per_channel_units gives R^{M x C}.
