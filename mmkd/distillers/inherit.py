@@ -23,7 +23,8 @@ def _under(name: str, prefixes: Sequence[str]) -> bool:
 def inherit_from_teacher(
     student: nn.Module,
     teacher: nn.Module,
-    prefixes: Sequence[str] = ('neck', 'bbox_head')
+    prefixes: Sequence[str] = ('neck', 'bbox_head'),
+    logger: str = 'current'
 ) -> Tuple[List[str], List[str]]:
     """Copy the teacher's parameters and buffers into the student under
     ``prefixes`` wherever the name and the shape match.
@@ -39,6 +40,8 @@ def inherit_from_teacher(
             ``('neck', 'bbox_head')`` for RetinaNet or
             ``('neck', 'rpn_head', 'roi_head')`` for Faster R-CNN.
             Defaults to ('neck', 'bbox_head').
+        logger (str): mmengine ``print_log`` target of the two lists
+            (``'silent'`` for none). Defaults to 'current'.
 
     Returns:
         tuple[list[str], list[str]]: ``copied`` names, and ``skipped``
@@ -49,7 +52,7 @@ def inherit_from_teacher(
         >>> import torch.nn as nn
         >>> s = nn.ModuleDict(dict(neck=nn.Conv2d(4, 8, 1)))
         >>> t = nn.ModuleDict(dict(neck=nn.Conv2d(4, 8, 1)))
-        >>> copied, skipped = inherit_from_teacher(s, t, ('neck', ))
+        >>> copied, skipped = inherit_from_teacher(s, t, ['neck'], 'silent')
         >>> copied, skipped
         (['neck.weight', 'neck.bias'], [])
     """
@@ -79,5 +82,5 @@ def inherit_from_teacher(
     print_log(
         f'inherit_from_teacher {list(prefixes)}: copied {len(copied)} '
         f'tensors {copied}; skipped {len(skipped)} {skipped}',
-        logger='current')
+        logger=logger)
     return copied, skipped

@@ -44,6 +44,7 @@ _DICE_FORMS = ('pairwise_mean', 'literal')
 _DICE_ON = ('both', 'spatial')
 _MASK_NORMS = ('sum', 'sum_sq')
 _STATS = ('mean', 'min', 'max')
+_LOG_PAIRS = 2**20  # query-key pairs from which a level's size is logged
 
 
 def acam_masked_losses(
@@ -376,7 +377,8 @@ class ACAMKDLoss(nn.Module):
                 'Or set kv_pool_stride=2 (keys/values average-pooled, cost '
                 '/4; an approximation not in the paper), leave the level '
                 'out with levels=[...], or raise attention_budget_gib')
-        if n * length > self._largest.get(level, 0):  # log new maxima only
+        # Log each level's new largest size, once it is worth a line.
+        if n * length > max(self._largest.get(level, 0), _LOG_PAIRS - 1):
             self._largest[level] = n * length
             gflop = 2 * n * length * (q.shape[-1] + v.shape[-1]) / 1e9
             print_log(
