@@ -1,15 +1,15 @@
-# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: Faster R-CNN R101 -> R50.
-# Faster R-CNN-R101-FPN (mmdet 2x, 39.8 box AP) teaches Faster R-CNN-R50-FPN on every FPN level
-# (one STCA-FF + ASCM + align per level, 256 channels, M = 6 masks), mmdet 2x
-# (24 epochs) at 8 GPUs x 2 images. Optimiser as the MasKD configs: SGD
-# lr 0.02, momentum 0.9, wd 1e-4, gradient clipping 35, 1000 warm-up
-# iterations. Inheritance: the student's neck, RPN and RoI heads start from the
-# teacher's weights (their shapes match).
-# FPN P2 (stride 4) is distilled too: 200 x 336 = 67,200 tokens at 800 x 1344,
-# about 3.5 TFLOP of attention per image forward. SDPA keeps the memory linear
-# (the N x N matrix would be ~50 GiB per image); the compute is exact and
-# heavy: AMP (AmpOptimWrapper) lets flash attention run, kv_pool_stride=2
-# divides it by 4 (an approximation not in the paper).
+# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: Faster R-CNN R101
+# -> R50. Faster R-CNN-R101-FPN (mmdet 2x, 39.8 box AP) teaches Faster
+# R-CNN-R50-FPN on every FPN level (one STCA-FF + ASCM + align per level, 256
+# channels, M = 6 masks), mmdet 2x (24 epochs) at 8 GPUs x 2 images. Optimiser
+# as the MasKD configs: SGD lr 0.02, momentum 0.9, wd 1e-4, gradient clipping
+# 35, 1000 warm-up iterations. Inheritance: the student's neck, RPN and RoI
+# heads start from the teacher's weights (their shapes match). FPN P2 (stride
+# 4) is distilled too: 200 x 336 = 67,200 tokens at 800 x 1344, about 3.5 TFLOP
+# of attention per image forward. SDPA keeps the memory linear (the N x N
+# matrix would be ~50 GiB per image); the compute is exact and heavy: AMP
+# (AmpOptimWrapper) lets flash attention run, kv_pool_stride=2 divides it by 4
+# (an approximation not in the paper).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/schedules/schedule_2x.py',

@@ -1,10 +1,10 @@
-# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: RepPoints (moment, GN neck and head) R101 -> R50.
-# RepPoints-R101-FPN-GN (mmdet 2x, 40.5 box AP) teaches RepPoints-R50-FPN-GN on every FPN level
-# (one STCA-FF + ASCM + align per level, 256 channels, M = 6 masks), mmdet 2x
-# (24 epochs) at 8 GPUs x 2 images. Optimiser as the MasKD configs: SGD
-# lr 0.01, momentum 0.9, wd 1e-4, gradient clipping 35, 1000 warm-up
-# iterations. Inheritance: the student's neck and head start from the
-# teacher's weights (their shapes match).
+# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: RepPoints (moment,
+# GN neck and head) R101 -> R50. RepPoints-R101-FPN-GN (mmdet 2x, 40.5 box AP)
+# teaches RepPoints-R50-FPN-GN on every FPN level (one STCA-FF + ASCM + align
+# per level, 256 channels, M = 6 masks), mmdet 2x (24 epochs) at 8 GPUs x 2
+# images. Optimiser as the MasKD configs: SGD lr 0.01, momentum 0.9, wd 1e-4,
+# gradient clipping 35, 1000 warm-up iterations. Inheritance: the student's
+# neck and head start from the teacher's weights (their shapes match).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/schedules/schedule_2x.py',
@@ -35,10 +35,10 @@ inherit = dict(
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py',
+        config='mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py',  # noqa: E501
         model=inherit),
     teacher=dict(
-        config='mmdet::reppoints/reppoints-moment_r101_fpn-gn_head-gn_2x_coco.py',
+        config='mmdet::reppoints/reppoints-moment_r101_fpn-gn_head-gn_2x_coco.py',  # noqa: E501
         checkpoint=teacher_ckpt),
     losses=dict(
         loss_acam=dict(

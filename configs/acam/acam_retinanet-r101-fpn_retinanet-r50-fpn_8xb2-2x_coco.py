@@ -1,9 +1,9 @@
-# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: RetinaNet R101 -> R50.
-# RetinaNet-R101-FPN (mmdet 2x, 38.9 box AP) teaches RetinaNet-R50-FPN on every FPN level
-# (one STCA-FF + ASCM + align per level, 256 channels, M = 6 masks), mmdet 2x
-# (24 epochs) at 8 GPUs x 2 images. Optimiser as the MasKD configs: SGD
-# lr 0.02, momentum 0.9, wd 1e-4, gradient clipping 35, 1000 warm-up
-# iterations. Inheritance: the student's neck and head start from the
+# ACAM-KD (Lan & Tian, ICCV 2025, arXiv 2503.06307) on COCO: RetinaNet R101 ->
+# R50. RetinaNet-R101-FPN (mmdet 2x, 38.9 box AP) teaches RetinaNet-R50-FPN on
+# every FPN level (one STCA-FF + ASCM + align per level, 256 channels, M = 6
+# masks), mmdet 2x (24 epochs) at 8 GPUs x 2 images. Optimiser as the MasKD
+# configs: SGD lr 0.02, momentum 0.9, wd 1e-4, gradient clipping 35, 1000 warm-
+# up iterations. Inheritance: the student's neck and head start from the
 # teacher's weights (their shapes match).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',

@@ -21,11 +21,10 @@ def _under(name: str, prefixes: Sequence[str]) -> bool:
 
 @torch.no_grad()
 def inherit_from_teacher(
-    student: nn.Module,
-    teacher: nn.Module,
-    prefixes: Sequence[str] = ('neck', 'bbox_head'),
-    logger: str = 'current'
-) -> Tuple[List[str], List[str]]:
+        student: nn.Module,
+        teacher: nn.Module,
+        prefixes: Sequence[str] = ('neck', 'bbox_head'),
+        logger: str = 'current') -> Tuple[List[str], List[str]]:
     """Copy the teacher's parameters and buffers into the student under
     ``prefixes`` wherever the name and the shape match.
 

@@ -47,13 +47,12 @@ _STATS = ('mean', 'min', 'max')
 _LOG_PAIRS = 2**20  # query-key pairs from which a level's size is logged
 
 
-def acam_masked_losses(
-        teacher: torch.Tensor,
-        student: torch.Tensor,
-        mask_c: torch.Tensor,
-        mask_s: torch.Tensor,
-        mask_norm: Literal['sum', 'sum_sq'] = 'sum',
-        eps: float = 1e-6) -> Tuple[torch.Tensor, torch.Tensor]:
+def acam_masked_losses(teacher: torch.Tensor,
+                       student: torch.Tensor,
+                       mask_c: torch.Tensor,
+                       mask_s: torch.Tensor,
+                       mask_norm: Literal['sum', 'sum_sq'] = 'sum',
+                       eps: float = 1e-6) -> Tuple[torch.Tensor, torch.Tensor]:
     """Mask-normalised channel and spatial feature losses ``L^c, L^s``.
 
     The mask multiplies the difference inside the square (weight ``M^2``)
@@ -135,8 +134,8 @@ class ACAMLevel(nn.Module):
     (``query``, ``key``, ``value``) and ASCM (``m_c``, ``m_s``)."""
 
     def __init__(self, student_channels: int, teacher_channels: int,
-                 query_channels: int, num_masks: int,
-                 per_channel_units: bool, init_std: float) -> None:
+                 query_channels: int, num_masks: int, per_channel_units: bool,
+                 init_std: float) -> None:
         super().__init__()
         self.student_channels = student_channels
         self.teacher_channels = teacher_channels
@@ -316,8 +315,8 @@ class ACAMKDLoss(nn.Module):
 
         def unit(i):
             c_q = query_channels or max(1, c_t[i] // 2)
-            return ACAMLevel(c_s[i], c_t[i], c_q, num_masks,
-                             per_channel_units, init_std)
+            return ACAMLevel(c_s[i], c_t[i], c_q, num_masks, per_channel_units,
+                             init_std)
 
         self.units = nn.ModuleList(
             [unit(levels[0])] if share_modules else [unit(i) for i in levels])
@@ -341,8 +340,8 @@ class ACAMKDLoss(nn.Module):
         maps = [record] if isinstance(record, torch.Tensor) else list(record)
         if len(maps) != self.num_levels or not all(
                 isinstance(m, torch.Tensor) and m.dim() == 4 for m in maps):
-            got = (tuple(record.shape) if isinstance(record, torch.Tensor)
-                   else f'{type(record).__name__} of {len(maps)}')
+            got = (tuple(record.shape) if isinstance(record, torch.Tensor) else
+                   f'{type(record).__name__} of {len(maps)}')
             raise ValueError(
                 f'ACAMKDLoss expects a {side} record of {self.num_levels} '
                 f'(B, C, H, W) maps (num_levels={self.num_levels}), but got '
@@ -368,12 +367,12 @@ class ACAMKDLoss(nn.Module):
                 f'ACAMKDLoss level {level}: attention over {n} queries x '
                 f'{length} keys on the {path!r} path needs about {gib:.1f} '
                 f'GiB per image (forward + backward), over '
-                f'attention_budget_gib={self.attention_budget_gib}. '
-                + ('Set use_sdpa=True (exact, memory linear in N). '
-                   if not self.use_sdpa else
-                   f'SDPA chose its {path!r} kernel for dtype {q.dtype} on '
-                   f'{q.device.type}, which builds the N x N matrix; run '
-                   f'under AMP (fp16/bf16) so a fused kernel applies. ') +
+                f'attention_budget_gib={self.attention_budget_gib}. ' +
+                ('Set use_sdpa=True (exact, memory linear in N). '
+                 if not self.use_sdpa else
+                 f'SDPA chose its {path!r} kernel for dtype {q.dtype} on '
+                 f'{q.device.type}, which builds the N x N matrix; run '
+                 f'under AMP (fp16/bf16) so a fused kernel applies. ') +
                 'Or set kv_pool_stride=2 (keys/values average-pooled, cost '
                 '/4; an approximation not in the paper), leave the level '
                 'out with levels=[...], or raise attention_budget_gib')
@@ -459,7 +458,6 @@ class ACAMKDLoss(nn.Module):
                 stats[f'l{level}_mask_{kind}_mean'] = mask.mean()
                 stats[f'l{level}_mask_{kind}_min'] = mask.min()
                 stats[f'l{level}_mask_{kind}_max'] = mask.max()
-        return dict(
-            loss_distill=self.alpha * distill,
-            loss_div=self.div_weight * div,
-            **stats)
+        return dict(loss_distill=self.alpha * distill,
+                    loss_div=self.div_weight * div,
+                    **stats)
