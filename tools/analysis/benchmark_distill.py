@@ -130,6 +130,9 @@ def main():
     parser.add_argument('--iters', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument(
+        '--num-classes', type=int, default=19,
+        help='labels of the fake batch are drawn below this (BCCD: 3)')
+    parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
         '--skip-timing', action='store_true', help='measure memory only')
@@ -137,7 +140,7 @@ def main():
     args = parser.parse_args()
 
     model, scope = build(args.config, args.device)
-    batch = fake_batch(scope, args.size, args.batch)
+    batch = fake_batch(scope, args.size, args.batch, args.num_classes)
     phases = make_phases(model, batch)
     if args.memory_phase:  # child process of the CPU memory measurement
         print(json.dumps(measure_memory_here(phases, args.memory_phase,
@@ -165,7 +168,8 @@ def main():
             out = subprocess.run(
                 [sys.executable, __file__, args.config, '--size',
                  *map(str, args.size), '--batch', str(args.batch),
-                 '--device', args.device, '--memory-phase', phase],
+                 '--device', args.device, '--num-classes',
+                 str(args.num_classes), '--memory-phase', phase],
                 check=True, capture_output=True, text=True).stdout
             memory[phase] = float(out.strip().splitlines()[-1])
 
