@@ -27,7 +27,7 @@ Dice run in fp32 under AMP; the attention runs in the autocast dtype.
 Readings where the paper is silent are documented in
 ``docs/methods/acam_kd.md`` with their source (paper / MasKD / proposed).
 """
-from typing import List, Literal, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -387,6 +387,39 @@ class ACAMKDLoss(nn.Module):
                 logger='current')
         return path
 
+    def _masks(self, unit: ACAMLevel, level: int, student: torch.Tensor,
+               teacher: torch.Tensor):
+        """STCA-FF then ASCM: fp32 masks (B, M, C) and (B, M, N)."""
+        q, k, v = unit.project(teacher, student, self.kv_pool_stride)
+        scale = unit.query_channels**-0.5
+        self._check_budget(level, q, k, v, scale)
+        fused = cross_attention(q, k, v, scale, self.use_sdpa)  # B, N, C
+        with torch.autocast(device_type=student.device.type, enabled=False):
+            return unit.masks(fused.float().transpose(1, 2))
+
+    @torch.no_grad()
+    def masks(self, student, teacher) -> Dict[int, Tuple[torch.Tensor,
+                                                         torch.Tensor]]:
+        """The masks the loss would use, for inspection and pictures.
+
+        Args:
+            student, teacher: As for :meth:`forward`.
+
+        Returns:
+            dict[int, tuple[Tensor, Tensor]]: record index -> channel masks
+            (B, M, C) and spatial masks (B, M, H, W), fp32.
+        """
+        s_maps = self._maps(student, 'student')
+        t_maps = self._maps(teacher, 'teacher')
+        out = {}
+        for j, level in enumerate(self.levels):
+            unit = self.units[0 if self.share_modules else j]
+            t = t_maps[level]
+            mask_c, mask_s = self._masks(unit, level, s_maps[level], t)
+            out[level] = (mask_c, mask_s.reshape(*mask_s.shape[:2],
+                                                 *t.shape[-2:]))
+        return out
+
     def _level(self, unit: ACAMLevel, level: int, student: torch.Tensor,
                teacher: torch.Tensor):
         teacher = teacher.detach()
@@ -406,12 +439,8 @@ class ACAMKDLoss(nn.Module):
         aligned = unit.align(student)
         fusion_in = student.detach() if self.detach_student_in_fusion \
             else student
-        q, k, v = unit.project(teacher, fusion_in, self.kv_pool_stride)
-        scale = unit.query_channels**-0.5
-        self._check_budget(level, q, k, v, scale)
-        fused = cross_attention(q, k, v, scale, self.use_sdpa)  # B, N, C
+        mask_c, mask_s = self._masks(unit, level, fusion_in, teacher)
         with torch.autocast(device_type=student.device.type, enabled=False):
-            mask_c, mask_s = unit.masks(fused.float().transpose(1, 2))
             weights = (mask_c.detach(), mask_s.detach()) \
                 if self.detach_masks_in_loss else (mask_c, mask_s)
             loss_c, loss_s = acam_masked_losses(teacher.float(),

@@ -213,6 +213,11 @@ def test_outputs_masks_and_statistics():
     assert out['loss_distill'].item() == pytest.approx(mse, rel=0.1)
     # ... and nearly identical masks: Dice close to 1 for each kind.
     assert out['loss_div'].item() == pytest.approx(2.0, abs=0.01)
+    masks = loss.masks(s, t)
+    assert list(masks) == [0] and masks[0][1].shape == (2, 3, 5, 6)
+    assert torch.allclose(masks[0][0], mask_c)
+    assert torch.allclose(masks[0][1].flatten(2), mask_s)
+    assert out['l0_mask_s_max'] == masks[0][1].max()
     assert unit.m_c.shape == (3, 1)
     assert ACAMKDLoss(8, 16, 1, 3, per_channel_units=True).units[0] \
         .m_c.shape == (3, 16)
