@@ -3,6 +3,7 @@ memory, gradients, AMP and the Distiller contract."""
 import copy
 import math
 import weakref
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from mmkd.ops import (attention_memory_bytes, cross_attention, naive_attention,
                       sdpa_backend)
 
 MIB = 2**20
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the masked losses: the spec's worked example ------------------------
@@ -359,7 +361,7 @@ def test_errors():
         loss((s, s), (t, t[..., :3]))
 
 
-def test_distiller_detection_with_an_empty_image():
+def test_distiller_detection_with_an_empty_image(tmp_path):
     """RetinaNet FPN taps through the Distiller: every key on a batch whose
     first image has no box, statistics logged but not summed."""
     from mmengine.optim import OptimWrapper
@@ -449,3 +451,16 @@ def test_distiller_detection_with_an_empty_image():
     # every unit of every level took a step
     for name, value in acam.named_parameters():
         assert not torch.equal(value, before[name]), name
+    # saved with the Distiller (so they resume), dropped by the export
+    import sys
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from export_student import export_student
+    state = model.state_dict()
+    units = [k for k in state if '.units.' in k]
+    assert 'distill_losses.loss_acam.loss.units.3.m_s' in units
+    assert len(units) == 4 * 9  # align, query, value (w, b), key, m_c, m_s
+    torch.save(dict(state_dict=state), tmp_path / 'distiller.pth')
+    exported = export_student(str(tmp_path / 'distiller.pth'),
+                              str(tmp_path / 'student.pth'))['state_dict']
+    assert not any('units' in k or 'distill' in k for k in exported)
+    assert len(exported) == len(model.student.state_dict())
