@@ -56,7 +56,10 @@ def test_configs_are_found():
 def test_one_training_iteration(path):
     torch.manual_seed(0)
     model, scope, distiller = build_for_test(path)
-    batch = make_batch(scope, **SIZES[scope])
+    extra = {}
+    if any(name.endswith('mask_head') for name, _ in model.named_modules()):
+        extra['with_mask'] = True  # Mask R-CNN needs instance masks
+    batch = make_batch(scope, **SIZES[scope], **extra)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-5))
     log = model.train_step(batch, optim)
     assert all(math.isfinite(float(v)) for v in log.values()), log

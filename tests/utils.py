@@ -34,8 +34,10 @@ def det_batch(num_classes: int = 3,
               size=(128, 128),
               batch: int = 2,
               num_boxes=(3, 2),
-              seed: int = 0) -> dict:
-    """A detection batch; ``num_boxes`` per image (0 gives an empty one)."""
+              seed: int = 0,
+              with_mask: bool = False) -> dict:
+    """A detection batch; ``num_boxes`` per image (0 gives an empty one);
+    ``with_mask`` adds box-shaped instance masks (Mask R-CNN)."""
     from mmdet.structures import DetDataSample
     g = torch.Generator().manual_seed(seed)
     h, w = size
@@ -53,6 +55,13 @@ def det_batch(num_classes: int = 3,
         sample.gt_instances = InstanceData(
             bboxes=torch.cat([xy, xy + wh], 1),
             labels=torch.randint(0, num_classes, (n, ), generator=g))
+        if with_mask:
+            from mmdet.structures.mask import BitmapMasks
+            masks = torch.zeros(n, h, w, dtype=torch.uint8)
+            for j, (x0, y0, x1, y1) in enumerate(
+                    sample.gt_instances.bboxes.long().tolist()):
+                masks[j, y0:y1, x0:x1] = 1
+            sample.gt_instances.masks = BitmapMasks(masks.numpy(), h, w)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 

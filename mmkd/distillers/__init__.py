@@ -1,8 +1,9 @@
 from .connectors import ChannelAlignConnector, SpatialAlignConnector
 from .distiller import Distiller
+from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap
 
 __all__ = [
     'Distiller', 'FeatureTaps', 'Tap', 'ChannelAlignConnector',
-    'SpatialAlignConnector'
+    'SpatialAlignConnector', 'inherit_from_teacher'
 ]

@@ -1,7 +1,9 @@
+from .acam import ACAMKDLoss, acam_masked_losses, mask_dice
 from .bpkd import BPKDLoss, bpkd_body_loss, bpkd_edge_loss
 from .cwd import ChannelWiseDivergence, channel_wise_divergence
 
 __all__ = [
-    'BPKDLoss', 'bpkd_body_loss', 'bpkd_edge_loss', 'ChannelWiseDivergence',
+    'ACAMKDLoss', 'acam_masked_losses', 'mask_dice', 'BPKDLoss',
+    'bpkd_body_loss', 'bpkd_edge_loss', 'ChannelWiseDivergence',
     'channel_wise_divergence'
 ]

@@ -1,0 +1,32 @@
+# Teacher of the BCCD ACAM-KD pair: RetinaNet-R50-FPN from scratch (no
+# downloads here), BN trained, 224 px, 24 epochs on 205 images.
+#   python tools/train.py configs/acam/retinanet_r50_fpn_1xb4-24e_bccd.py
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    '../_base_/datasets/bccd_224.py',
+    '../_base_/schedules/schedule_12e_det_cpu.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        init_cfg=None),
+    bbox_head=dict(num_classes=3))
+train_cfg = dict(max_epochs=24, val_interval=24)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=200),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=24,
+        by_epoch=True,
+        milestones=[16, 22],
+        gamma=0.1)
+]
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(interval=24, max_keep_ckpts=1))

@@ -1,0 +1,492 @@
+"""ACAM-KD: adaptive and cooperative attention masking (Lan & Tian, ICCV 2025,
+arXiv 2503.06307). No official code exists; the ancestor is MasKD
+(Huang et al., ICLR 2023, ``github.com/hunto/MasKD``).
+
+Per distilled map (an FPN level, or segmentation logits), with ``F_T``
+(B, C, H, W) from the frozen teacher and ``F_S`` (B, C_s, H, W):
+
+* ``f_align``: a 1x1 conv C_s -> C on the student, always present (MasKD);
+* STCA-FF: single-head cross-attention, query ``W_q F_T`` (C_q = C // 2),
+  key ``W_k F_S`` and value ``W_v F_S`` (C), ``F_fused = softmax(Q K^T /
+  sqrt(C_q)) V``, through :func:`mmkd.ops.cross_attention` (SDPA, the N x N
+  matrix is never stored); ``F_fused`` only generates the masks;
+* ASCM: channel masks ``M^c = sigmoid(m_c * GAP(F_fused))`` (B, M, C) and
+  spatial masks ``M^s = sigmoid(m_s @ F_fused)`` (B, M, HW);
+* losses, with ``d2 = (F_T - f_align(F_S))**2``::
+
+      L^c = mean_{b,m} sum_k M^c_bmk^2 sum_p d2_bkp / (HW sum_k M^c_bmk + eps)
+      L^s = mean_{b,m} sum_p M^s_bmp^2 sum_k d2_bkp / (C  sum_p M^s_bmp + eps)
+      L_div = Dice(M^s) + Dice(M^c)
+
+  ``loss_distill = alpha * sum_levels (L^c + L^s)`` and
+  ``loss_div = div_weight * sum_levels L_div``.
+
+Every part (align, W_q, W_k, W_v, m_c, m_s) trains with the student on the
+same total loss ("cooperative"). The differences, mask products, sums and
+Dice run in fp32 under AMP; the attention runs in the autocast dtype.
+Readings where the paper is silent are documented in
+``docs/methods/acam_kd.md`` with their source (paper / MasKD / proposed).
+"""
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+
+from mmkd.ops import attention_memory_bytes, cross_attention, sdpa_backend
+from mmkd.registry import MODELS
+
+__all__ = ['acam_masked_losses', 'mask_dice', 'ACAMKDLoss']
+
+DiceForm = Literal['pairwise_mean', 'literal']
+_DICE_FORMS = ('pairwise_mean', 'literal')
+_DICE_ON = ('both', 'spatial')
+_MASK_NORMS = ('sum', 'sum_sq')
+_STATS = ('mean', 'min', 'max')
+_LOG_PAIRS = 2**20  # query-key pairs from which a level's size is logged
+
+
+def acam_masked_losses(teacher: torch.Tensor,
+                       student: torch.Tensor,
+                       mask_c: torch.Tensor,
+                       mask_s: torch.Tensor,
+                       mask_norm: Literal['sum', 'sum_sq'] = 'sum',
+                       eps: float = 1e-6) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Mask-normalised channel and spatial feature losses ``L^c, L^s``.
+
+    The mask multiplies the difference inside the square (weight ``M^2``)
+    and the sum is divided by the mask's sum, as MasKD's
+    ``((M*y_s - M*y_t)**2).sum() / M.sum()``, extended to channels.
+
+    Args:
+        teacher (Tensor): ``F_T``, shape (B, C, H, W).
+        student (Tensor): ``f_align(F_S)``, same shape.
+        mask_c (Tensor): Channel masks, shape (B, M, C).
+        mask_s (Tensor): Spatial masks, shape (B, M, H*W).
+        mask_norm (str): ``'sum'`` divides by ``sum M`` (paper);
+            ``'sum_sq'`` by ``sum M^2``, which makes the loss invariant to
+            the mask scale (a proposed guard against masks shrinking to 0).
+            Defaults to 'sum'.
+        eps (float): Added to the denominators. Defaults to 1e-6.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``L^c`` and ``L^s``, scalars, means over
+        (B, M). All-ones masks give ``F.mse_loss(student, teacher)`` each.
+    """
+    d2 = (teacher - student)**2
+    _, c, h, w = d2.shape
+    per_channel = d2.flatten(2).sum(-1)  # B, C
+    per_position = d2.sum(1).flatten(1)  # B, HW
+    num_c = torch.einsum('bmc,bc->bm', mask_c.square(), per_channel)
+    num_s = torch.einsum('bmp,bp->bm', mask_s.square(), per_position)
+    if mask_norm == 'sum':
+        den_c, den_s = mask_c.sum(-1), mask_s.sum(-1)
+    elif mask_norm == 'sum_sq':
+        den_c, den_s = mask_c.square().sum(-1), mask_s.square().sum(-1)
+    else:
+        raise ValueError(f'mask_norm should be one of {_MASK_NORMS}, but '
+                         f'got {mask_norm!r}')
+    loss_c = (num_c / (h * w * den_c + eps)).mean()
+    loss_s = (num_s / (c * den_s + eps)).mean()
+    return loss_c, loss_s
+
+
+def mask_dice(masks: torch.Tensor,
+              form: DiceForm = 'pairwise_mean',
+              eps: float = 1e-12) -> torch.Tensor:
+    """Dice similarity between the M masks of each sample (to minimise).
+
+    * ``'pairwise_mean'`` (MasKD): the mean over samples and ordered pairs
+      ``i != j`` of ``2 <M_i, M_j> / (|M_i|^2 + |M_j|^2)``; in [0, 1]:
+      1 for identical masks, 0 for disjoint ones.
+    * ``'literal'`` (the paper's printed formula):
+      ``2 sum_i sum_{j!=i} <M_i, M_j> / (sum_i |M_i|^2 + sum_j |M_j|^2)``
+      per sample, averaged over samples; ``M - 1`` for M identical masks.
+
+    Args:
+        masks (Tensor): Shape (B, M, L).
+        form (str): ``'pairwise_mean'`` or ``'literal'``.
+            Defaults to 'pairwise_mean'.
+        eps (float): Added to the denominators. Defaults to 1e-12.
+
+    Returns:
+        Tensor: Scalar; zero (with a graph) when M < 2.
+    """
+    if form not in _DICE_FORMS:
+        raise ValueError(f'dice form should be one of {_DICE_FORMS}, but got '
+                         f'{form!r}')
+    b, m = masks.shape[:2]
+    if m < 2:
+        return masks.sum() * 0
+    inner = masks @ masks.transpose(1, 2)  # B, M, M
+    sq = inner.diagonal(dim1=1, dim2=2)  # B, M
+    off = 1 - torch.eye(m, device=masks.device, dtype=masks.dtype)
+    if form == 'pairwise_mean':
+        dice = 2 * inner / (sq[:, :, None] + sq[:, None, :] + eps)
+        return (dice * off).sum() / (b * m * (m - 1))
+    dice = 2 * (inner * off).sum((1, 2)) / (2 * sq.sum(-1) + eps)
+    return dice.mean()
+
+
+class ACAMLevel(nn.Module):
+    """The trainable parts for one distilled map: ``align``, STCA-FF
+    (``query``, ``key``, ``value``) and ASCM (``m_c``, ``m_s``)."""
+
+    def __init__(self, student_channels: int, teacher_channels: int,
+                 query_channels: int, num_masks: int, per_channel_units: bool,
+                 init_std: float) -> None:
+        super().__init__()
+        self.student_channels = student_channels
+        self.teacher_channels = teacher_channels
+        self.query_channels = query_channels
+        self.align = nn.Conv2d(student_channels, teacher_channels, 1)
+        self.query = nn.Conv2d(teacher_channels, query_channels, 1)
+        # No key bias: it would add q . b to every logit of a query's row,
+        # which the softmax cancels (its gradient is exactly zero).
+        self.key = nn.Conv2d(student_channels, query_channels, 1, bias=False)
+        self.value = nn.Conv2d(student_channels, teacher_channels, 1)
+        # The paper writes m_c in R^{M x 1}: one scalar per mask on the
+        # pooled fused vector; per_channel_units gives R^{M x C}.
+        self.m_c = nn.Parameter(
+            torch.randn(num_masks,
+                        teacher_channels if per_channel_units else 1) *
+            init_std)
+        self.m_s = nn.Parameter(
+            torch.randn(num_masks, teacher_channels) * init_std)
+
+    def project(self, teacher: torch.Tensor, student: torch.Tensor,
+                kv_pool_stride: int):
+        """Q (B, N, C_q) from the teacher; K (B, L, C_q) and V (B, L, C)
+        from the student, average-pooled by ``kv_pool_stride`` first."""
+        if kv_pool_stride > 1:
+            # 1x1 convs commute with average pooling: pool first, cheaper.
+            student = F.avg_pool2d(student, kv_pool_stride, ceil_mode=True)
+        q = self.query(teacher).flatten(2).transpose(1, 2)
+        k = self.key(student).flatten(2).transpose(1, 2)
+        v = self.value(student).flatten(2).transpose(1, 2)
+        return q, k, v
+
+    def masks(self, fused: torch.Tensor):
+        """Channel (B, M, C) and spatial (B, M, N) masks from ``F_fused``
+        laid out as (B, C, N)."""
+        pooled = fused.mean(-1)  # GAP, B x C
+        mask_c = torch.sigmoid(self.m_c.float()[None] * pooled[:, None])
+        mask_s = torch.sigmoid(self.m_s.float() @ fused)
+        return mask_c, mask_s
+
+
+@MODELS.register_module()
+class ACAMKDLoss(nn.Module):
+    """ACAM-KD loss with its trainable attention and mask units.
+
+    Tap ``neck`` for detection (the record is the tuple of FPN levels: one
+    set of units per level, losses summed) or ``decode_head.conv_seg`` for
+    segmentation (logits; ``num_masks`` = number of classes). The units
+    must exist when the model is built (the optimizer needs them), so the
+    channels and the number of maps are arguments.
+
+    Args:
+        student_channels (int | Sequence[int]): C_s, one value for all maps
+            or one per map of the record.
+        teacher_channels (int | Sequence[int]): C, likewise.
+        num_levels (int): Maps in the record: 1 for a tensor, the number of
+            FPN outputs for ``neck`` (5 for RetinaNet). Defaults to 1.
+        num_masks (int): M, masks of each kind: 6 for detection, the number
+            of classes for segmentation. Defaults to 6.
+        query_channels (int, optional): C_q; None gives ``C // 2`` (floor:
+            9 for 19 classes). Defaults to None.
+        alpha (float): Weight of ``L^c + L^s``. Defaults to 1.0.
+        div_weight (float): lambda, weight of the Dice term. Defaults to 1.0.
+        levels (Sequence[int], optional): Record indices to distil (A1);
+            None distils all. Defaults to None.
+        share_modules (bool): One set of units for every level (A1; needs
+            equal channels). Defaults to False.
+        use_sdpa (bool): Exact attention through SDPA; False materialises
+            the N x N matrix (A2). Defaults to True.
+        kv_pool_stride (int): Average-pool keys/values by this stride (A2;
+            an approximation not in the paper, 1 = off). Defaults to 1.
+        attention_budget_gib (float): Largest estimated extra memory of one
+            level's attention per image (forward + backward). A call above
+            it fails before the attention allocates, naming the switches.
+            Defaults to 4.0.
+        per_channel_units (bool): ``m_c`` in R^{M x C} instead of the
+            paper's R^{M x 1} (A3). Defaults to False.
+        dice_form (str): ``'pairwise_mean'`` (MasKD) or ``'literal'`` (the
+            printed formula, reaching M - 1) (A4). Defaults to
+            'pairwise_mean'.
+        dice_on (str): ``'both'`` (spatial + channel masks) or ``'spatial'``
+            (A5). Defaults to 'both'.
+        detach_student_in_fusion (bool): Stop the gradient from the masks
+            into the student through K/V (A6). Defaults to False.
+        detach_masks_in_loss (bool): Masks as constants inside ``L^c, L^s``
+            (A7; units then train through the Dice term only).
+            Defaults to False.
+        mask_norm (str): ``'sum'`` (paper) or ``'sum_sq'`` (A7).
+            Defaults to 'sum'.
+        init_std (float): Std of the normal init of ``m_c``, ``m_s`` (A10).
+            Defaults to 0.01.
+        eps (float): Added to the loss denominators. Defaults to 1e-6.
+
+    Example:
+        >>> import torch
+        >>> loss = ACAMKDLoss(8, 16, num_masks=3)
+        >>> s, t = torch.randn(2, 8, 5, 6), torch.randn(2, 16, 5, 6)
+        >>> out = loss(s, t)
+        >>> sorted(k for k in out if k.startswith('loss'))
+        ['loss_distill', 'loss_div']
+        >>> out['l0_mask_s_mean'].shape
+        torch.Size([])
+    """
+
+    #: Outputs that are logged, never summed (filled per instance).
+    statistics: Tuple[str, ...] = ()
+    #: Student and teacher may differ in channels (align does it).
+    requires_equal_shapes = False
+
+    def __init__(self,
+                 student_channels: Union[int, Sequence[int]],
+                 teacher_channels: Union[int, Sequence[int]],
+                 num_levels: int = 1,
+                 num_masks: int = 6,
+                 query_channels: Optional[int] = None,
+                 alpha: float = 1.0,
+                 div_weight: float = 1.0,
+                 levels: Optional[Sequence[int]] = None,
+                 share_modules: bool = False,
+                 use_sdpa: bool = True,
+                 kv_pool_stride: int = 1,
+                 attention_budget_gib: float = 4.0,
+                 per_channel_units: bool = False,
+                 dice_form: DiceForm = 'pairwise_mean',
+                 dice_on: Literal['both', 'spatial'] = 'both',
+                 detach_student_in_fusion: bool = False,
+                 detach_masks_in_loss: bool = False,
+                 mask_norm: Literal['sum', 'sum_sq'] = 'sum',
+                 init_std: float = 0.01,
+                 eps: float = 1e-6) -> None:
+        super().__init__()
+        if not isinstance(num_levels, int) or num_levels < 1:
+            raise ValueError(
+                f'num_levels should be a positive int, but got {num_levels!r}')
+        levels = list(range(num_levels)) if levels is None else list(levels)
+        if not levels or len(set(levels)) != len(levels) or any(
+                not 0 <= i < num_levels for i in levels):
+            raise ValueError(f'levels should be distinct indices in [0, '
+                             f'{num_levels}), but got {levels}')
+        c_s = self._per_level(student_channels, num_levels, 'student')
+        c_t = self._per_level(teacher_channels, num_levels, 'teacher')
+        for name, value, choices in (('dice_form', dice_form, _DICE_FORMS),
+                                     ('dice_on', dice_on, _DICE_ON),
+                                     ('mask_norm', mask_norm, _MASK_NORMS)):
+            if value not in choices:
+                raise ValueError(f'{name} should be one of {choices}, but got '
+                                 f'{value!r}')
+        if not isinstance(num_masks, int) or num_masks < 1:
+            raise ValueError(
+                f'num_masks should be a positive int, but got {num_masks!r}')
+        if not isinstance(kv_pool_stride, int) or kv_pool_stride < 1:
+            raise ValueError('kv_pool_stride should be an int >= 1 (1 = '
+                             f'off), but got {kv_pool_stride!r}')
+        if attention_budget_gib <= 0:
+            raise ValueError('attention_budget_gib should be positive, but '
+                             f'got {attention_budget_gib}')
+        if init_std < 0:
+            raise ValueError(f'init_std should be >= 0, but got {init_std}')
+        if share_modules and len({(c_s[i], c_t[i]) for i in levels}) > 1:
+            raise ValueError(
+                'share_modules=True needs the same channels on every '
+                f'distilled level, but got student {[c_s[i] for i in levels]}'
+                f' and teacher {[c_t[i] for i in levels]}')
+        self.num_levels = num_levels
+        self.levels = levels
+        self.share_modules = share_modules
+        self.alpha = alpha
+        self.div_weight = div_weight
+        self.use_sdpa = use_sdpa
+        self.kv_pool_stride = kv_pool_stride
+        self.attention_budget_gib = attention_budget_gib
+        self.dice_form = dice_form
+        self.dice_on = dice_on
+        self.detach_student_in_fusion = detach_student_in_fusion
+        self.detach_masks_in_loss = detach_masks_in_loss
+        self.mask_norm = mask_norm
+        self.eps = eps
+
+        def unit(i):
+            c_q = query_channels or max(1, c_t[i] // 2)
+            return ACAMLevel(c_s[i], c_t[i], c_q, num_masks, per_channel_units,
+                             init_std)
+
+        self.units = nn.ModuleList(
+            [unit(levels[0])] if share_modules else [unit(i) for i in levels])
+        self.statistics = tuple(f'l{i}_mask_{kind}_{stat}' for i in levels
+                                for kind in 'cs' for stat in _STATS)
+        self._largest = {}  # level -> largest N * L logged so far
+
+    @staticmethod
+    def _per_level(channels, num_levels: int, side: str) -> List[int]:
+        if isinstance(channels, int):
+            return [channels] * num_levels
+        channels = list(channels)
+        if len(channels) != num_levels or not all(
+                isinstance(c, int) and c > 0 for c in channels):
+            raise ValueError(
+                f'{side}_channels should be an int or {num_levels} positive '
+                f'ints (one per map of the record), but got {channels}')
+        return channels
+
+    def _maps(self, record, side: str) -> List[torch.Tensor]:
+        maps = [record] if isinstance(record, torch.Tensor) else list(record)
+        if len(maps) != self.num_levels or not all(
+                isinstance(m, torch.Tensor) and m.dim() == 4 for m in maps):
+            got = (tuple(record.shape) if isinstance(record, torch.Tensor) else
+                   f'{type(record).__name__} of {len(maps)}')
+            raise ValueError(
+                f'ACAMKDLoss expects a {side} record of {self.num_levels} '
+                f'(B, C, H, W) maps (num_levels={self.num_levels}), but got '
+                f'{got}. For detection tap the neck and set num_levels to '
+                f'its number of outputs')
+        return maps
+
+    def _check_budget(self, level: int, q, k, v, scale: float) -> str:
+        """Refuse an attention call whose estimated memory exceeds the
+        budget, before it allocates; log each level's largest size."""
+        n, length = q.shape[1], k.shape[1]
+        if self.use_sdpa:
+            path = sdpa_backend(q[:1, :1], k[:1, :1], v[:1, :1], scale)
+            width = max(q.shape[-1], v.shape[-1])
+        else:
+            path, width = 'naive', q.shape[-1]
+        quadratic = path in ('naive', 'math')
+        need = attention_memory_bytes(n, length, width, v.shape[-1],
+                                      q.element_size(), quadratic)
+        gib = need / 2**30
+        if gib > self.attention_budget_gib:
+            raise RuntimeError(
+                f'ACAMKDLoss level {level}: attention over {n} queries x '
+                f'{length} keys on the {path!r} path needs about {gib:.1f} '
+                f'GiB per image (forward + backward), over '
+                f'attention_budget_gib={self.attention_budget_gib}. ' +
+                ('Set use_sdpa=True (exact, memory linear in N). '
+                 if not self.use_sdpa else
+                 f'SDPA chose its {path!r} kernel for dtype {q.dtype} on '
+                 f'{q.device.type}, which builds the N x N matrix; run '
+                 f'under AMP (fp16/bf16) so a fused kernel applies. ') +
+                'Or set kv_pool_stride=2 (keys/values average-pooled, cost '
+                '/4; an approximation not in the paper), leave the level '
+                'out with levels=[...], or raise attention_budget_gib')
+        # Log each level's new largest size, once it is worth a line.
+        if n * length > max(self._largest.get(level, 0), _LOG_PAIRS - 1):
+            self._largest[level] = n * length
+            gflop = 2 * n * length * (q.shape[-1] + v.shape[-1]) / 1e9
+            print_log(
+                f'ACAMKDLoss level {level}: {n} queries x {length} keys, '
+                f'path {path!r}, {q.dtype}, ~{gflop:.1f} GFLOP forward and '
+                f'~{gib * 1024:.0f} MiB (estimate) per image',
+                logger='current')
+        return path
+
+    def _masks(self, unit: ACAMLevel, level: int, student: torch.Tensor,
+               teacher: torch.Tensor):
+        """STCA-FF then ASCM: fp32 masks (B, M, C) and (B, M, N)."""
+        q, k, v = unit.project(teacher, student, self.kv_pool_stride)
+        scale = unit.query_channels**-0.5
+        self._check_budget(level, q, k, v, scale)
+        fused = cross_attention(q, k, v, scale, self.use_sdpa)  # B, N, C
+        with torch.autocast(device_type=student.device.type, enabled=False):
+            return unit.masks(fused.float().transpose(1, 2))
+
+    @torch.no_grad()
+    def masks(self, student, teacher) -> Dict[int, Tuple[torch.Tensor,
+                                                         torch.Tensor]]:
+        """The masks the loss would use, for inspection and pictures.
+
+        Args:
+            student, teacher: As for :meth:`forward`.
+
+        Returns:
+            dict[int, tuple[Tensor, Tensor]]: record index -> channel masks
+            (B, M, C) and spatial masks (B, M, H, W), fp32.
+        """
+        s_maps = self._maps(student, 'student')
+        t_maps = self._maps(teacher, 'teacher')
+        out = {}
+        for j, level in enumerate(self.levels):
+            unit = self.units[0 if self.share_modules else j]
+            t = t_maps[level]
+            mask_c, mask_s = self._masks(unit, level, s_maps[level], t)
+            out[level] = (mask_c, mask_s.reshape(*mask_s.shape[:2],
+                                                 *t.shape[-2:]))
+        return out
+
+    def _level(self, unit: ACAMLevel, level: int, student: torch.Tensor,
+               teacher: torch.Tensor):
+        teacher = teacher.detach()
+        if student.shape[0] != teacher.shape[0] or \
+                student.shape[2:] != teacher.shape[2:]:
+            raise ValueError(
+                f'ACAMKDLoss level {level}: student {tuple(student.shape)} '
+                f'and teacher {tuple(teacher.shape)} should share batch and '
+                f'spatial size')
+        if (student.shape[1], teacher.shape[1]) != (unit.student_channels,
+                                                    unit.teacher_channels):
+            raise ValueError(
+                f'ACAMKDLoss level {level}: built for student/teacher '
+                f'channels {unit.student_channels}/{unit.teacher_channels}, '
+                f'but got {student.shape[1]}/{teacher.shape[1]}; set '
+                f'student_channels and teacher_channels')
+        aligned = unit.align(student)
+        fusion_in = student.detach() if self.detach_student_in_fusion \
+            else student
+        mask_c, mask_s = self._masks(unit, level, fusion_in, teacher)
+        with torch.autocast(device_type=student.device.type, enabled=False):
+            weights = (mask_c.detach(), mask_s.detach()) \
+                if self.detach_masks_in_loss else (mask_c, mask_s)
+            loss_c, loss_s = acam_masked_losses(teacher.float(),
+                                                aligned.float(), *weights,
+                                                self.mask_norm, self.eps)
+            div = mask_dice(mask_s, self.dice_form)
+            if self.dice_on == 'both':
+                div = div + mask_dice(mask_c, self.dice_form)
+        return loss_c + loss_s, div, mask_c.detach(), mask_s.detach()
+
+    def forward(self, student, teacher) -> dict:
+        """Losses summed over the distilled levels, plus mask statistics.
+
+        Args:
+            student (Tensor | Sequence[Tensor]): Student map(s), (B, C_s,
+                H, W) each.
+            teacher (Tensor | Sequence[Tensor]): Teacher map(s), (B, C, H, W)
+                each; detached here.
+
+        Returns:
+            dict[str, Tensor]: ``loss_distill`` (alpha * sum (L^c + L^s)),
+            ``loss_div`` (div_weight * sum L_div), fp32 scalars, and per
+            level ``l{i}_mask_{c,s}_{mean,min,max}`` (statistics).
+        """
+        s_maps = self._maps(student, 'student')
+        t_maps = self._maps(teacher, 'teacher')
+        # A zero-weighted path through every unit keeps all of them in the
+        # graph whatever the switches (DDP without find_unused_parameters).
+        zero = sum(p.sum() for p in self.parameters()) * 0.
+        distill, div, stats = zero, zero, {}
+        for j, level in enumerate(self.levels):
+            unit = self.units[0 if self.share_modules else j]
+            if t_maps[level].shape[0] == 0:  # an empty batch: nothing to do
+                for key in (f'l{level}_mask_{kind}_{stat}' for kind in 'cs'
+                            for stat in _STATS):
+                    stats[key] = zero.detach()
+                continue
+            pair, dice, mask_c, mask_s = self._level(unit, level,
+                                                     s_maps[level],
+                                                     t_maps[level])
+            distill = distill + pair
+            div = div + dice
+            for kind, mask in (('c', mask_c), ('s', mask_s)):
+                stats[f'l{level}_mask_{kind}_mean'] = mask.mean()
+                stats[f'l{level}_mask_{kind}_min'] = mask.min()
+                stats[f'l{level}_mask_{kind}_max'] = mask.max()
+        return dict(loss_distill=self.alpha * distill,
+                    loss_div=self.div_weight * div,
+                    **stats)

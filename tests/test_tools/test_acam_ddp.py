@@ -1,0 +1,54 @@
+"""ACAM-KD's trainable units under DDP (two gloo processes on the CPU):
+without find_unused_parameters every unit must be in the graph each step,
+and both ranks must end with the same student and the same units."""
+import os
+import subprocess
+import sys
+
+import torch
+
+from tests.test_tools.shapes_setup import (DISTILL, ROOT,
+                                           make_shapes_and_teacher,
+                                           small_options)
+from tests.test_tools.test_ddp import free_port
+
+ACAM = {
+    'model.losses.loss_acam.type': 'mmkd.ACAMKDLoss',
+    'model.losses.loss_acam.student': 'decode_head.conv_seg',
+    'model.losses.loss_acam.teacher': 'decode_head.conv_seg',
+    'model.losses.loss_acam.student_channels': 4,
+    'model.losses.loss_acam.teacher_channels': 4,
+    'model.losses.loss_acam.num_masks': 4,
+    # A6/A7 switches that leave m_c out of every term but the zero path
+    'model.losses.loss_acam.detach_masks_in_loss': True,
+    'model.losses.loss_acam.dice_on': 'spatial',
+}
+
+
+def test_two_process_gloo_training_with_acam(tmp_path):
+    data, ckpt = make_shapes_and_teacher(tmp_path)
+    options = small_options(data, ckpt, tmp_path / 'run', 2)
+    options.pop('work_dir')
+    options.update(ACAM)
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={free_port()}',
+        str(ROOT / 'tests' / 'test_tools' / 'ddp_worker.py'),
+        str(DISTILL), '--launcher', 'pytorch', '--work-dir',
+        str(tmp_path / 'run'), '--cfg-options',
+        *[f'{k}={v}' for k, v in options.items()]
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'distill.loss_acam_distill' in log and 'Iter(train) [2/2]' in log
+    assert 'distill.loss_acam_l0_mask_s_mean' in log, log[-4000:]
+    for rank in (0, 1):
+        units = torch.load(tmp_path / f'rank{rank}_losses.pth')
+        assert any('m_s' in k for k in units), sorted(units)
+    rank0 = torch.load(tmp_path / 'rank0_losses.pth')
+    rank1 = torch.load(tmp_path / 'rank1_losses.pth')
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
