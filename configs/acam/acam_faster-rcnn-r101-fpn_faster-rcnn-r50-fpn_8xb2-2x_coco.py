@@ -32,21 +32,15 @@ param_scheduler = [
         gamma=0.1)
 ]
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'  # noqa: E501
-inherit = dict(
-    neck=dict(init_cfg=dict(
-        type='Pretrained', prefix='neck.', checkpoint=teacher_ckpt)),
-    rpn_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='rpn_head.', checkpoint=teacher_ckpt)),
-    roi_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='roi_head.', checkpoint=teacher_ckpt)))
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py',
-        model=inherit),
+        config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),
+    # inheritance: these student modules start from the teacher's weights
+    student_init_from_teacher=dict(prefixes=['neck', 'rpn_head', 'roi_head']),
     losses=dict(
         loss_acam=dict(
             type='mmkd.ACAMKDLoss',

@@ -33,21 +33,15 @@ param_scheduler = [
         gamma=0.1)
 ]
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/mask_rcnn/mask_rcnn_r101_fpn_2x_coco/mask_rcnn_r101_fpn_2x_coco_bbox_mAP-0.408__segm_mAP-0.366_20200505_071027-14b391c7.pth'  # noqa: E501
-inherit = dict(
-    neck=dict(init_cfg=dict(
-        type='Pretrained', prefix='neck.', checkpoint=teacher_ckpt)),
-    rpn_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='rpn_head.', checkpoint=teacher_ckpt)),
-    roi_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='roi_head.', checkpoint=teacher_ckpt)))
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py',
-        model=inherit),
+        config='mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::mask_rcnn/mask-rcnn_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),
+    # inheritance: these student modules start from the teacher's weights
+    student_init_from_teacher=dict(prefixes=['neck', 'rpn_head', 'roi_head']),
     losses=dict(
         loss_acam=dict(
             type='mmkd.ACAMKDLoss',

@@ -27,11 +27,6 @@ param_scheduler = [
         gamma=0.1)
 ]
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/reppoints/reppoints_moment_r101_fpn_gn-neck%2Bhead_2x_coco/reppoints_moment_r101_fpn_gn-neck%2Bhead_2x_coco_20200329-4fbc7310.pth'  # noqa: E501
-inherit = dict(
-    neck=dict(init_cfg=dict(
-        type='Pretrained', prefix='neck.', checkpoint=teacher_ckpt)),
-    bbox_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='bbox_head.', checkpoint=teacher_ckpt)))
 model = dict(
     type='mmkd.Distiller',
     student=dict(
@@ -40,6 +35,8 @@ model = dict(
     teacher=dict(
         config='mmdet::reppoints/reppoints-moment_r101_fpn-gn_head-gn_2x_coco.py',  # noqa: E501
         checkpoint=teacher_ckpt),
+    # inheritance: these student modules start from the teacher's weights
+    student_init_from_teacher=dict(prefixes=['neck', 'bbox_head']),
     losses=dict(
         loss_acam=dict(
             type='mmkd.ACAMKDLoss',

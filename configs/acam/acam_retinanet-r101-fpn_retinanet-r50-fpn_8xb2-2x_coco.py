@@ -27,19 +27,15 @@ param_scheduler = [
         gamma=0.1)
 ]
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r101_fpn_2x_coco/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'  # noqa: E501
-inherit = dict(
-    neck=dict(init_cfg=dict(
-        type='Pretrained', prefix='neck.', checkpoint=teacher_ckpt)),
-    bbox_head=dict(init_cfg=dict(
-        type='Pretrained', prefix='bbox_head.', checkpoint=teacher_ckpt)))
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmdet::retinanet/retinanet_r50_fpn_2x_coco.py',
-        model=inherit),
+        config='mmdet::retinanet/retinanet_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::retinanet/retinanet_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),
+    # inheritance: these student modules start from the teacher's weights
+    student_init_from_teacher=dict(prefixes=['neck', 'bbox_head']),
     losses=dict(
         loss_acam=dict(
             type='mmkd.ACAMKDLoss',

@@ -13,6 +13,7 @@ from mmengine.utils import is_list_of
 
 from mmkd.registry import MODELS
 from .builder import build_model
+from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap, parse_tap
 from .teacher import Teacher
 
@@ -167,6 +168,12 @@ class Distiller(BaseModel):
             in ``tools/test.py``, where no teacher runs. Defaults to True.
         teacher_stop_early (bool): End each teacher's forward once its taps
             have fired. Defaults to True.
+        student_init_from_teacher (dict, optional): ``dict(prefixes=[...])``
+            to start those student modules (e.g. ``neck``, ``bbox_head``)
+            from the teacher's weights wherever names and shapes match, in
+            :meth:`init_weights` (the inheritance strategy of FGD, MasKD and
+            ACAM-KD); see :func:`mmkd.distillers.inherit_from_teacher`.
+            Defaults to None.
         data_preprocessor: Must be None (the student's is used).
         init_cfg (dict, optional): Defaults to None.
     """
@@ -178,6 +185,7 @@ class Distiller(BaseModel):
                  teachers: Optional[dict] = None,
                  load_teacher_checkpoint: bool = True,
                  teacher_stop_early: bool = True,
+                 student_init_from_teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         student_model, self.student_scope = build_model(student, 'student')
@@ -230,6 +238,12 @@ class Distiller(BaseModel):
                 raise ValueError(f'{hidden.label} is not used by any loss; '
                                  f'remove it or tap it in losses')
             hidden.tap(taps, teacher_stop_early)
+        if student_init_from_teacher is not None and not isinstance(
+                student_init_from_teacher, dict):
+            raise TypeError('student_init_from_teacher should be a dict '
+                            "like dict(prefixes=['neck', 'bbox_head']), but "
+                            f'got {student_init_from_teacher!r}')
+        self.student_init_from_teacher = student_init_from_teacher
         #: Global factor on every distillation loss, set by
         #: ``mmkd.DistillScheduleHook``.
         self.distill_scale = 1.0
@@ -237,6 +251,16 @@ class Distiller(BaseModel):
         # into the total), False for a statistic (logged only). Kept from the
         # last step, so a stopped step logs the same keys.
         self._distill_keys: Dict[str, Dict[str, bool]] = {}
+
+    def init_weights(self) -> None:
+        """Initialise the student (and trainable loss parts) as usual, then
+        copy teacher weights into the student if asked: here, because the
+        runner calls this after building the model and a copy made earlier
+        would be overwritten."""
+        super().init_weights()
+        if self.student_init_from_teacher:
+            inherit_from_teacher(self.student, self.teacher,
+                                 **self.student_init_from_teacher)
 
     @property
     def teacher(self) -> nn.Module:

@@ -61,3 +61,27 @@ def test_errors():
         inherit_from_teacher(student, teacher, ('neck', 'roi_head'))
     with pytest.raises(TypeError, match='prefixes should be'):
         inherit_from_teacher(student, teacher, 'neck')
+
+
+def test_distiller_option_copies_in_init_weights():
+    """The runner calls init_weights after building: the copy happens
+    there, after the student's own initialisation, and only under the
+    prefixes."""
+    from mmkd.distillers import Distiller
+    from tests.utils import tiny_pspnet
+    model = Distiller(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(model=tiny_pspnet(width=16)),
+        losses=dict(loss_cwd=dict(type='mmkd.ChannelWiseDivergence',
+                                  student='decode_head.conv_seg',
+                                  teacher='decode_head.conv_seg')),
+        load_teacher_checkpoint=False,
+        student_init_from_teacher=dict(prefixes=['decode_head'],
+                                       logger='silent'))
+    teacher = model.teacher.state_dict()
+    model.init_weights()
+    student = model.student.state_dict()
+    head = [k for k in student if k.startswith('decode_head.')]
+    assert head and all(torch.equal(student[k], teacher[k]) for k in head)
+    assert not torch.equal(student['backbone.stem.0.weight'],
+                           teacher['backbone.stem.0.weight'])
