@@ -94,6 +94,25 @@ def test_round_trip_and_targets():
     assert target[16].item() == 1.0
 
 
+def _w_closed_form(n, reg_max=32):
+    """W(n) in code units for a = 0.5, R = 4 (D-FINE Eq. 3, Peng et al.,
+    2024): +-2aR = +-4 at the ends, +-(3^(i / 15) - 1) at 16 +- i."""
+    half = reg_max // 2
+    if n in (0, reg_max):
+        return 4.0 if n else -4.0
+    i = n - half
+    return math.copysign(3**(abs(i) / (half - 1)) - 1, i)
+
+
+def _two_hot_entropy(d):
+    """Entropy of the two-hot target of offset ``d``, bins found by a scan
+    of the closed-form W (independent of ``translate_gt``)."""
+    ws = [_w_closed_form(n) for n in range(33)]
+    n = max(i for i in range(32) if ws[i] <= d)
+    wr = (d - ws[n]) / (ws[n + 1] - ws[n])
+    return -sum(p * math.log(p) for p in (wr, 1 - wr) if p > 0)
+
+
 def _two_hot(dist, w):
     left, right, wl, wr = translate_gt(dist, w)
     t = torch.zeros(left.numel(), w.numel())
@@ -112,7 +131,14 @@ def test_fgl_floor_is_entropy():
     expect = (ent * iou.repeat_interleave(4)).sum()
     assert fgl_loss(logits, target, iou).item() == pytest.approx(
         expect.item(), rel=1e-5)
-    assert bool((ent <= math.log(2) + 1e-6).all())
+    # the floor itself: each edge's two-hot entropy, from closed-form bins
+    # (d = 0 sits on bin 16: entropy 0; d = 2.5 is 1/4 of the way from
+    # W(31) = 2 to W(32) = 4: H(1/4, 3/4))
+    hand = [_two_hot_entropy(d) for d in dist.reshape(-1).tolist()]
+    assert hand[4] == 0.0
+    assert hand[3] == pytest.approx(
+        -(0.25 * math.log(0.25) + 0.75 * math.log(0.75)), rel=1e-9)
+    assert torch.allclose(ent, torch.tensor(hand), atol=1e-5)
     # uniform logits: IoU * ln 33 per edge
     uni = fgl_loss(torch.zeros(2, 132), target, iou, avg_factor=2.0)
     assert uni.item() == pytest.approx(
@@ -153,13 +179,27 @@ def test_ddf_worked_example():
 
 
 def test_ddf_gradient_reaches_student_only():
-    s = torch.randn(2, 3, 132, requires_grad=True)
-    t = torch.randn(2, 3, 132, requires_grad=True)
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 3, 132, generator=g).requires_grad_(True)
+    t = torch.randn(2, 3, 132, generator=g).requires_grad_(True)
+    weight = torch.rand(2, 3, generator=g)
     mask = torch.zeros(2, 3, dtype=torch.bool)
     mask[0, 1] = True
-    ddf_loss(s, t, torch.rand(2, 3), mask).backward()
-    assert s.grad is not None and s.grad.abs().sum() > 0
+    temp = 5.0
+    ddf_loss(s, t, weight, mask, temp).backward()
     assert t.grad is None
+    # d/ds of w T^2 KL(softmax(t / T) || softmax(s / T)) is
+    # w T (softmax(s / T) - softmax(t / T)) per edge row; the code reduction
+    # scales the 4 matched rows by sqrt(4) / (4 (sqrt(4) + sqrt(20))) and
+    # the 20 others by sqrt(20) / (20 (sqrt(4) + sqrt(20)))
+    p_s = (s.detach().reshape(2, 3, 4, 33) / temp).softmax(-1)
+    p_t = (t.detach().reshape(2, 3, 4, 33) / temp).softmax(-1)
+    norm = math.sqrt(4) + math.sqrt(20)
+    scale = torch.full((2, 3), math.sqrt(20) / (20 * norm))
+    scale[0, 1] = math.sqrt(4) / (4 * norm)
+    expect = (scale * weight)[..., None, None] * temp * (p_s - p_t)
+    assert torch.allclose(s.grad, expect.reshape(2, 3, 132), atol=1e-7,
+                          rtol=1e-4)
 
 
 def _union_reference(matches):
