@@ -8,10 +8,16 @@ import importlib.util
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'HOOKS', 'DATASETS', 'installed']
+__all__ = [
+    'MODELS', 'HOOKS', 'DATASETS', 'LOOPS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'installed'
+]
 
 
 def installed(package: str) -> bool:
@@ -41,3 +47,13 @@ DATASETS = Registry(
     parent=MMENGINE_DATASETS,
     scope='mmkd',
     locations=['mmkd.datasets'] if installed('mmseg') else [])
+# The comparison run (mmkd.distillers.comparison): its validation loop and
+# the constructor of one optimizer per arm.
+LOOPS = Registry(
+    'loop', parent=MMENGINE_LOOPS, scope='mmkd',
+    locations=['mmkd.distillers'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmkd',
+    locations=['mmkd.distillers'])

@@ -1,3 +1,5 @@
+from .comparison import (ComparisonOptimWrapperConstructor, ComparisonValLoop,
+                         DistillComparison)
 from .connectors import ChannelAlignConnector, SpatialAlignConnector
 from .distiller import Distiller
 from .inherit import inherit_from_teacher
@@ -5,5 +7,6 @@ from .taps import FeatureTaps, Tap
 
 __all__ = [
     'Distiller', 'FeatureTaps', 'Tap', 'ChannelAlignConnector',
-    'SpatialAlignConnector', 'inherit_from_teacher'
+    'SpatialAlignConnector', 'inherit_from_teacher', 'DistillComparison',
+    'ComparisonOptimWrapperConstructor', 'ComparisonValLoop'
 ]

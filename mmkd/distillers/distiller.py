@@ -148,7 +148,8 @@ class Distiller(BaseModel):
     Args:
         student (dict): ``config`` (path: local file or ``mmseg::...``)
             and/or ``model`` (a model dict; with a config, overrides merged
-            into its model), optional ``scope``.
+            into its model), optional ``scope``. (A built model when a
+            :class:`DistillComparison` makes its arms.)
         teacher (dict, optional): Same fields plus ``checkpoint`` (local
             path or URL), ``strict`` (default True: every parameter and
             buffer the teacher taps depend on must be in the checkpoint),
@@ -188,7 +189,11 @@ class Distiller(BaseModel):
                  student_init_from_teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        student_model, self.student_scope = build_model(student, 'student')
+        if isinstance(student, nn.Module):  # built by a DistillComparison
+            student_model, self.student_scope = student, None
+        else:
+            student_model, self.student_scope = build_model(
+                student, 'student')
         if data_preprocessor is not None:
             raise ValueError('Distiller uses the student\'s data_preprocessor;'
                              ' set it in the student config instead')
@@ -207,7 +212,8 @@ class Distiller(BaseModel):
                              'teachers=dict(name=dict(...), ...)')
         #: name -> Teacher; a plain dict, so the teachers stay hidden.
         self.teachers: Dict[str, Teacher] = {
-            name: Teacher(name, spec, self.student, load_teacher_checkpoint)
+            name: spec if isinstance(spec, Teacher) else Teacher(
+                name, spec, self.student, load_teacher_checkpoint)
             for name, spec in specs.items()
         }
 
@@ -235,6 +241,8 @@ class Distiller(BaseModel):
             taps = [e.teacher_tap for e in entries
                     if e.teacher_tap.model == name]
             if not taps:
+                if specs[name] is hidden:  # shared: other arms tap it
+                    continue
                 raise ValueError(f'{hidden.label} is not used by any loss; '
                                  f'remove it or tap it in losses')
             hidden.tap(taps, teacher_stop_early)
@@ -279,8 +287,8 @@ class Distiller(BaseModel):
             return next(iter(teachers.values()))
         # not AttributeError: nn.Module.__getattr__ would replace the message
         raise RuntimeError(f'this Distiller has several teachers '
-                             f'({sorted(teachers)}): use '
-                             f'model.teachers[name].model')
+                           f'({sorted(teachers)}): use '
+                           f'model.teachers[name].model')
 
     # --- hidden teachers follow the model, but never train ---------------
     def train(self, mode: bool = True) -> 'Distiller':

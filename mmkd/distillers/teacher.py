@@ -86,11 +86,23 @@ class Teacher:
         model.to(self.dtype)
         self.taps: Optional[FeatureTaps] = None
         self._warned_bf16 = False
+        #: Set by :class:`~mmkd.distillers.DistillComparison`, whose arms
+        #: share this teacher: the records of a batch are computed once and
+        #: handed to every arm until :meth:`forget` is called.
+        self.reuse_records = False
+        self._memo = None
 
     def tap(self, taps: List[Tap], stop_early: bool) -> None:
-        """Attach the taps the losses read from this teacher."""
+        """Attach the taps the losses read from this teacher (added to those
+        of other Distillers that share it)."""
+        if self.taps is not None:
+            taps = self.taps.taps + list(taps)
         self.taps = FeatureTaps(
             self.model, taps, self.label, stop_early=stop_early)
+
+    def forget(self) -> None:
+        """Drop the records kept for reuse."""
+        self._memo = None
 
     def _check_preprocessing(self, student: nn.Module, mode: str):
         """The (student, teacher) normalisations to map between, or None
@@ -156,6 +168,9 @@ class Teacher:
     @torch.no_grad()
     def records(self, inputs: torch.Tensor, data_samples) -> Dict[Tap, object]:
         """Run the teacher as far as its taps; the records in float32."""
+        if self._memo is not None and self._memo[0] is inputs:
+            return self._memo[1]
+        batch = inputs
         inputs = self._inputs(inputs, data_samples)
         watch = None
         if self.missing:  # checked once, in the first step
@@ -178,6 +193,8 @@ class Teacher:
             watch.raise_if_needed()
         if self.dtype != torch.float32:
             records = {tap: _to_float32(r) for tap, r in records.items()}
+        if self.reuse_records:
+            self._memo = (batch, records)
         return records
 
 

@@ -6,6 +6,10 @@ __all__ = ['is_distiller_config', 'student_only']
 #: The ``type`` strings that build :class:`mmkd.distillers.Distiller`:
 #: scoped (any default scope) or bare (a config whose default scope is mmkd).
 DISTILLER_TYPES = ('mmkd.Distiller', 'Distiller')
+#: Models that hold teachers but predict with a student: Distillers and
+#: comparison runs (whose first arm predicts).
+TEACHER_HOLDERS = DISTILLER_TYPES + ('mmkd.DistillComparison',
+                                     'DistillComparison')
 
 
 def is_distiller_config(cfg: Any) -> bool:
@@ -38,17 +42,19 @@ def is_distiller_config(cfg: Any) -> bool:
 def student_only(cfg: Any) -> bool:
     """Prepare a config for prediction or evaluation by the student alone.
 
-    A Distiller predicts and evaluates with its student; the teacher does not
-    run, so its checkpoint is not loaded (no download, no missing-file error
-    for a teacher trained elsewhere). Other configs are left unchanged.
+    A Distiller predicts and evaluates with its student (a comparison run
+    with its first arm's); the teacher does not run, so its checkpoint is not
+    loaded (no download, no missing-file error for a teacher trained
+    elsewhere). Other configs are left unchanged.
 
     Args:
         cfg (Config): A full config; changed in place.
 
     Returns:
-        bool: Whether ``cfg`` is a Distiller config.
+        bool: Whether ``cfg`` is a Distiller (or comparison) config.
     """
-    if not is_distiller_config(cfg):
+    model_type = cfg.get('model', {}).get('type')
+    if not (is_distiller_config(cfg) or model_type in TEACHER_HOLDERS):
         return False
     cfg.model.load_teacher_checkpoint = False
     return True

@@ -1,0 +1,313 @@
+"""One teacher forward, several students: a comparison run.
+
+"Does distillation help my pair, and which method?" takes one run per method
+when each pays the teacher again. :class:`DistillComparison` trains several
+arms side by side (a plain student and one Distiller per method), each with
+its own student copy, losses and optimizer, on the same batches from the same
+initial weights, with one teacher forward per batch. Validation evaluates
+every arm (:class:`ComparisonValLoop`) and writes a table and a plot to the
+work dir. See docs/comparison.md.
+"""
+import copy
+import numbers
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.runner import ValLoop
+
+from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from .builder import build_model
+from .distiller import Distiller
+from .teacher import Teacher
+
+__all__ = [
+    'DistillComparison', 'ComparisonOptimWrapperConstructor',
+    'ComparisonValLoop'
+]
+
+
+def _rng_state() -> tuple:
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() \
+        else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(state: tuple) -> None:
+    cpu, cuda = state
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
+
+
+@MODELS.register_module()
+class DistillComparison(BaseModel):
+    """Arms trained side by side on the same batches, one teacher forward.
+
+    Args:
+        student (dict): The student, as in :class:`Distiller`; every arm
+            gets its own copy, all starting from the same weights (those of
+            the first arm after ``init_weights``).
+        arms (dict): ``name -> dict(losses=dict(...))``; an arm without
+            ``losses`` (or with an empty dict) is the plain student. Other
+            keys of an arm go to its :class:`Distiller` (e.g.
+            ``student_init_from_teacher``).
+        teacher (dict, optional): As in :class:`Distiller`.
+        teachers (dict, optional): As in :class:`Distiller`.
+        load_teacher_checkpoint (bool): Defaults to True.
+        teacher_stop_early (bool): Defaults to True.
+        data_preprocessor: Must be None (the student's is used).
+        init_cfg (dict, optional): Defaults to None.
+
+    Each arm draws its random numbers (dropout) from its own stream, started
+    from the global state at the first step, so the arms see the same
+    masks, and an arm's updates equal those of the same student trained
+    alone from the same weights and random state (``tests/test_distillers/
+    test_comparison.py``). The streams are not saved in checkpoints: a
+    resumed comparison continues from the global state.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 arms: dict,
+                 teacher: Optional[dict] = None,
+                 teachers: Optional[dict] = None,
+                 load_teacher_checkpoint: bool = True,
+                 teacher_stop_early: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is not None:
+            raise ValueError('DistillComparison uses the student\'s '
+                             'data_preprocessor; set it in the student config')
+        if not isinstance(arms, dict) or len(arms) < 2:
+            raise ValueError('arms should name at least two arms, e.g. '
+                             'arms=dict(student=dict(), cwd=dict(losses='
+                             f'dict(...))), but got {arms!r}')
+        first, _ = build_model(student, 'student')
+        super().__init__(
+            data_preprocessor=first.data_preprocessor, init_cfg=init_cfg)
+        specs = dict(teachers or {})
+        if teacher is not None:
+            specs = dict(teacher=teacher, **specs)
+        if not specs:
+            raise ValueError('a DistillComparison needs teacher=dict(...) or '
+                             'teachers=dict(name=dict(...), ...)')
+        #: One set of teachers for every arm (a plain dict: hidden).
+        self.teachers: Dict[str, Teacher] = {
+            name: Teacher(name, spec, first, load_teacher_checkpoint)
+            for name, spec in specs.items()
+        }
+        for hidden in self.teachers.values():
+            hidden.reuse_records = True
+        self.arms = nn.ModuleDict()
+        for name, arm in arms.items():
+            arm = dict(arm or {})
+            model = first if not self.arms else build_model(
+                student, 'student')[0]
+            if not arm.get('losses'):
+                if set(arm) - {'losses'}:
+                    raise ValueError(f'arm {name!r} has no losses, so it '
+                                     f'takes no options: {sorted(arm)}')
+                self.arms[name] = model  # the plain student
+                continue
+            shared = {n: t for n, t in self.teachers.items() if n != 'teacher'}
+            self.arms[name] = Distiller(
+                student=model,
+                teacher=self.teachers.get('teacher'),
+                teachers=shared,
+                teacher_stop_early=teacher_stop_early,
+                **arm)
+        self.active_arm = next(iter(self.arms))
+        self._arm_rng: Optional[Dict[str, tuple]] = None
+
+    # --- the arms' students and the hidden teachers -----------------------
+    def student_of(self, name: str) -> nn.Module:
+        arm = self.arms[name]
+        return arm.student if isinstance(arm, Distiller) else arm
+
+    def init_weights(self) -> None:
+        """Initialise every arm, then give every student the first arm's
+        weights: the arms differ only by their losses."""
+        super().init_weights()
+        names = list(self.arms)
+        start = self.student_of(names[0]).state_dict()
+        for name in names[1:]:
+            self.student_of(name).load_state_dict(start)
+
+    def train(self, mode: bool = True) -> 'DistillComparison':
+        super().train(mode)
+        for hidden in self.teachers.values():
+            hidden.model.eval()
+        return self
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        for hidden in self.__dict__.get('teachers', {}).values():
+            hidden.follow(fn)
+        return self
+
+    @property
+    def distill_scale(self) -> float:
+        arms = [a for a in self.arms.values() if isinstance(a, Distiller)]
+        return arms[0].distill_scale
+
+    @distill_scale.setter
+    def distill_scale(self, value: float) -> None:
+        for arm in self.arms.values():
+            if isinstance(arm, Distiller):
+                arm.distill_scale = value
+
+    # --- training -------------------------------------------------------
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            raise TypeError(
+                'DistillComparison trains each arm with its own optimizer: '
+                "set optim_wrapper=dict(constructor='mmkd.ComparisonOptim"
+                "WrapperConstructor', ...) in the config")
+        data = self.data_preprocessor(data, True)
+        if self._arm_rng is None:
+            state = _rng_state()
+            self._arm_rng = {name: state for name in self.arms}
+        log = OrderedDict()
+        try:
+            for name, arm in self.arms.items():
+                _set_rng_state(self._arm_rng[name])
+                wrapper = optim_wrapper[name]
+                with wrapper.optim_context(arm):
+                    # the teachers run in the first Distiller arm only;
+                    # the others get the same records (Teacher.reuse_records)
+                    losses = arm(**data, mode='loss')
+                total, arm_log = arm.parse_losses(losses)
+                wrapper.update_params(total)
+                self._arm_rng[name] = _rng_state()
+                for key, value in arm_log.items():
+                    log[f'{name}/{key}'] = value
+        finally:
+            for hidden in self.teachers.values():
+                hidden.forget()
+        return log
+
+    # --- evaluation: the active arm's student ------------------------------
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            raise RuntimeError('DistillComparison.train_step trains the arms '
+                               'one by one; there is no single loss')
+        return self.student_of(self.active_arm)(inputs, data_samples, mode)
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class ComparisonOptimWrapperConstructor:
+    """One optimizer wrapper per arm of a :class:`DistillComparison`, each
+    built from the same config (that of a single run) over that arm's
+    parameters; parameter schedulers apply to each.
+
+    ``optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, ...),
+    constructor='mmkd.ComparisonOptimWrapperConstructor')``
+    """
+
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
+                 paramwise_cfg: Optional[dict] = None) -> None:
+        self.optim_wrapper_cfg = optim_wrapper_cfg
+        self.paramwise_cfg = paramwise_cfg
+
+    def __call__(self, model: nn.Module) -> OptimWrapperDict:
+        model = getattr(model, 'module', model)
+        if not isinstance(model, DistillComparison):
+            raise TypeError('mmkd.ComparisonOptimWrapperConstructor is for '
+                            'mmkd.DistillComparison models, not '
+                            f'{type(model).__name__}')
+        return OptimWrapperDict(
+            **{
+                name: DefaultOptimWrapperConstructor(
+                    copy.deepcopy(self.optim_wrapper_cfg),
+                    copy.deepcopy(self.paramwise_cfg))(arm)
+                for name, arm in model.arms.items()
+            })
+
+
+@LOOPS.register_module()
+class ComparisonValLoop(ValLoop):
+    """Validate every arm with the config's evaluator; metrics are logged as
+    ``arm/metric``, and ``comparison.md`` (a table per validation) and
+    ``comparison.png`` (each metric against the iteration, one line per arm)
+    are written to the work dir."""
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.history: List[dict] = []
+
+    def run(self) -> dict:
+        model = getattr(self.runner.model, 'module', self.runner.model)
+        if not isinstance(model, DistillComparison):
+            raise TypeError('mmkd.ComparisonValLoop validates the arms of a '
+                            'mmkd.DistillComparison, not '
+                            f'{type(model).__name__}')
+        self.runner.call_hook('before_val')
+        self.runner.call_hook('before_val_epoch')
+        self.runner.model.eval()
+        metrics = OrderedDict()
+        active = model.active_arm
+        try:
+            for name in model.arms:
+                model.active_arm = name
+                for idx, data_batch in enumerate(self.dataloader):
+                    self.run_iter(idx, data_batch)
+                arm = self.evaluator.evaluate(len(self.dataloader.dataset))
+                metrics.update({f'{name}/{k}': v for k, v in arm.items()})
+        finally:
+            model.active_arm = active
+        self.history.append(dict(iter=self.runner.iter, metrics=metrics))
+        self._write(list(model.arms))
+        self.runner.call_hook('after_val_epoch', metrics=metrics)
+        self.runner.call_hook('after_val')
+        return metrics
+
+    def _write(self, arms: List[str]) -> None:
+        work_dir = self.runner.work_dir
+        last = self.history[-1]['metrics']
+        names = list(dict.fromkeys(k.split('/', 1)[1] for k in last))
+        lines = [
+            f'# Comparison at iteration {self.history[-1]["iter"]}', '',
+            '| arm | ' + ' | '.join(names) + ' |',
+            '|---' * (len(names) + 1) + '|'
+        ]
+        for arm in arms:
+            values = [last.get(f'{arm}/{n}') for n in names]
+            cells = [
+                f'{v:.2f}' if isinstance(v, numbers.Real) else str(v)
+                for v in values
+            ]
+            lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
+        with open(osp.join(work_dir, 'comparison.md'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        self._plot(arms, names, osp.join(work_dir, 'comparison.png'))
+
+    def _plot(self, arms: List[str], names: List[str], path: str) -> None:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        numeric = [
+            n for n in names if all(
+                isinstance(h['metrics'].get(f'{a}/{n}'), numbers.Real)
+                for h in self.history for a in arms)
+        ]
+        if not numeric:
+            return
+        fig, axes = plt.subplots(
+            1, len(numeric), figsize=(4 * len(numeric), 3), squeeze=False)
+        iters = [h['iter'] for h in self.history]
+        for ax, name in zip(axes[0], numeric):
+            for arm in arms:
+                ax.plot(iters, [h['metrics'][f'{arm}/{name}']
+                                for h in self.history], marker='o', label=arm)
+            ax.set_title(name)
+            ax.set_xlabel('iteration')
+        axes[0][0].legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)

@@ -1,0 +1,119 @@
+"""A comparison run: arms trained side by side on one teacher forward per
+batch, each equal to the same student trained alone."""
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.registry import MODELS, DefaultScope
+
+from mmkd.distillers import (ComparisonOptimWrapperConstructor, Distiller,
+                             DistillComparison)
+from tests.test_distillers.runner_utils import PIPELINE, distill_runner
+from tests.utils import seg_batch, tiny_pspnet
+
+CWD = dict(type='mmkd.ChannelWiseDivergence', student='decode_head.conv_seg',
+           teacher='decode_head.conv_seg', loss_weight=5.0)
+FEAT = dict(type='mmkd.ChannelWiseDivergence', student='backbone.layer2',
+            teacher='backbone.layer2',
+            connector=dict(type='mmkd.ChannelAlignConnector',
+                           in_channels=32, out_channels=64))
+OPTIM = dict(type='OptimWrapper',
+             optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+
+
+def teacher_checkpoint(tmp_path):
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        teacher = MODELS.build(tiny_pspnet(width=32))
+    path = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), path)
+    return str(path)
+
+
+def comparison(ckpt, **arms):
+    model = DistillComparison(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(model=tiny_pspnet(width=32), checkpoint=ckpt),
+        arms=arms)
+    model.init_weights()
+    return model
+
+
+def train(model, steps, optim):
+    torch.manual_seed(0)  # the same random state before the first step
+    for i in range(steps):
+        model.train_step(seg_batch(seed=i), optim)
+
+
+def test_each_arm_equals_its_student_trained_alone(tmp_path):
+    ckpt = teacher_checkpoint(tmp_path)
+    model = comparison(ckpt, plain=dict(), cwd=dict(losses=dict(
+        loss_cwd=CWD, loss_feat=FEAT)))
+    plain = MODELS.build(tiny_pspnet(width=16))
+    plain.load_state_dict(model.arms.plain.state_dict())
+    alone = Distiller(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(model=tiny_pspnet(width=32), checkpoint=ckpt),
+        losses=dict(loss_cwd=CWD, loss_feat=FEAT))
+    alone.load_state_dict(model.arms.cwd.state_dict())
+    # the arms start from the same student weights
+    for key, value in model.arms.plain.state_dict().items():
+        assert torch.equal(value, model.arms.cwd.student.state_dict()[key])
+
+    optim = ComparisonOptimWrapperConstructor(OPTIM)(model)
+    assert set(optim.keys()) == {'plain', 'cwd'}
+    train(model, 3, optim)
+    train(plain, 3, OptimWrapper(torch.optim.SGD(
+        plain.parameters(), lr=0.05, momentum=0.9)))
+    train(alone, 3, OptimWrapper(torch.optim.SGD(
+        alone.parameters(), lr=0.05, momentum=0.9)))
+    for arm, solo in (('plain', plain), ('cwd', alone)):
+        ours = model.arms[arm].state_dict()
+        theirs = solo.state_dict()
+        assert set(ours) == set(theirs)
+        for key in ours:  # bit-identical, dropout included
+            assert torch.equal(ours[key], theirs[key]), (arm, key)
+    # and distillation made the two arms differ
+    assert not torch.equal(model.arms.plain.decode_head.conv_seg.weight,
+                           model.arms.cwd.student.decode_head.conv_seg.weight)
+
+
+def test_one_teacher_forward_per_step(tmp_path):
+    model = comparison(teacher_checkpoint(tmp_path), plain=dict(),
+                       cwd=dict(losses=dict(loss_cwd=CWD)),
+                       feat=dict(losses=dict(loss_feat=FEAT)))
+    calls = []
+    model.teachers['teacher'].model.backbone.register_forward_pre_hook(
+        lambda *_: calls.append(1))
+    optim = ComparisonOptimWrapperConstructor(OPTIM)(model)
+    train(model, 3, optim)
+    assert len(calls) == 3
+    assert not any(k.startswith('teacher') for k in model.state_dict())
+
+
+def test_runner_validates_every_arm(tmp_path):
+    runner = distill_runner(
+        tmp_path, {}, iters=2,
+        model=dict(
+            type='mmkd.DistillComparison',
+            student=dict(model=tiny_pspnet(width=16)),
+            teacher=dict(model=tiny_pspnet(width=32),
+                         checkpoint=teacher_checkpoint(tmp_path)),
+            arms=dict(plain=dict(), cwd=dict(losses=dict(loss_cwd=CWD)))),
+        optim_wrapper=dict(
+            constructor='mmkd.ComparisonOptimWrapperConstructor',
+            optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=2,
+                       val_interval=2),
+        val_cfg=dict(type='mmkd.ComparisonValLoop'),
+        val_dataloader=dict(
+            batch_size=1, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='mmkd.ShapesDataset',
+                         data_root=str(tmp_path / 'shapes'), split='val',
+                         pipeline=PIPELINE)),
+        val_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']))
+    runner.train()
+    metrics = runner.val_loop.history[-1]['metrics']
+    assert {'plain/mIoU', 'cwd/mIoU', 'plain/aAcc'} <= set(metrics)
+    table = (tmp_path / 'work' / 'comparison.md').read_text()
+    assert '| arm | aAcc | mIoU | mAcc |' in table
+    assert f'| cwd | {metrics["cwd/aAcc"]:.2f} |' in table
+    assert (tmp_path / 'work' / 'comparison.png').stat().st_size > 1000
