@@ -117,3 +117,21 @@ def test_runner_validates_every_arm(tmp_path):
     assert '| arm | aAcc | mIoU | mAcc |' in table
     assert f'| cwd | {metrics["cwd/aAcc"]:.2f} |' in table
     assert (tmp_path / 'work' / 'comparison.png').stat().st_size > 1000
+
+
+def test_export_an_arm(tmp_path):
+    import importlib.util
+    from tests.conftest import ROOT
+    spec = importlib.util.spec_from_file_location(
+        'export_student', ROOT / 'tools' / 'export_student.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    model = comparison(teacher_checkpoint(tmp_path), plain=dict(),
+                       cwd=dict(losses=dict(loss_feat=FEAT)))
+    src = tmp_path / 'iter_1.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta={}), src)
+    for arm, student in (('cwd', model.arms.cwd.student),
+                         ('plain', model.arms.plain)):
+        out = tool.export_student(str(src), str(tmp_path / f'{arm}.pth'),
+                                  arm)['state_dict']
+        assert out.keys() == student.state_dict().keys()  # no connector
