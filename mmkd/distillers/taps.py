@@ -157,7 +157,12 @@ class FeatureTaps:
         def record(value) -> None:
             if tap.copy:
                 value = _clone(value)
-            versions = [(t, t._version) for t in _tensors(value)]
+            # Inside a torch.compile graph the hook is traced, and version
+            # counters read there are not those of the tensors the graph
+            # returns: the check only runs in eager mode (docs/config.md).
+            versions = None if torch.compiler.is_compiling() else [
+                (t, t._version) for t in _tensors(value)
+            ]
             self._records.setdefault(tap, []).append((value, versions))
             if self.on_record is not None:
                 self.on_record(tap)
@@ -189,7 +194,7 @@ class FeatureTaps:
 
     def _check_unchanged(self, tap: Tap, calls: list) -> None:
         for value, versions in calls:
-            if any(t._version != v for t, v in versions):
+            if versions and any(t._version != v for t, v in versions):
                 raise RuntimeError(
                     f'{self.name} tap {tap.describe()} recorded a tensor '
                     f'that the model changed in place afterwards (e.g. '
