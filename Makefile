@@ -7,7 +7,7 @@ VENV = $(shell bash tools/env/setup_env.sh)
 RUN = PYTHONPATH=$(CURDIR) $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: env demo test env-report
+.PHONY: env demo test env-report lint format
 
 env:
 	@bash tools/env/setup_env.sh
@@ -20,3 +20,17 @@ demo: env
 
 test: env
 	$(RUN) -m pytest tests $(PYTEST_ARGS)
+
+LINT_PATHS = mmkd tools tests configs setup.py
+
+# The OpenMMLab set (versions in requirements/lint.txt, settings in .flake8,
+# .isort.cfg, .style.yapf, .codespellrc); `make format` applies isort + yapf.
+lint: env
+	$(VENV)/bin/flake8 $(LINT_PATHS)
+	$(VENV)/bin/isort --check-only --diff $(LINT_PATHS)
+	$(VENV)/bin/yapf -r -d $(LINT_PATHS)
+	$(VENV)/bin/codespell $(LINT_PATHS) docs README.md
+
+format: env
+	$(VENV)/bin/isort $(LINT_PATHS)
+	$(VENV)/bin/yapf -r -i $(LINT_PATHS)
