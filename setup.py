@@ -7,7 +7,6 @@ mmengine: it imports its MMDetection and MMSegmentation parts when those
 libraries are installed (``mmkd/__init__.py``).
 """
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 here = osp.dirname(osp.abspath(__file__))
@@ -29,8 +28,10 @@ setup(
     # configs/ in the source tree), so `mmkd::cwd/...` resolves after
     # `pip install`, like `mmdet::` and `mmseg::`.
     package_data={
-        'mmkd':
-        ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']
+        'mmkd': [
+            '.mim/model-index.yml', '.mim/configs/**/*.py',
+            '.mim/configs/**/*.md'
+        ]
     },
     include_package_data=True,
     install_requires=['mmengine>=0.10.0,<1.0.0', 'numpy'],

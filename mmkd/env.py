@@ -37,8 +37,8 @@ def collect_env() -> 'OrderedDict[str, str]':
         env['GPUs'] = ', '.join(
             torch.cuda.get_device_name(i)
             for i in range(torch.cuda.device_count()))
-    for name in ('torchvision', 'numpy', 'mmengine', 'mmcv', 'mmdet',
-                 'mmseg', 'mmpretrain', 'mmkd'):
+    for name in ('torchvision', 'numpy', 'mmengine', 'mmcv', 'mmdet', 'mmseg',
+                 'mmpretrain', 'mmkd'):
         env[name] = _version(name)
     env['mmcv ops'] = _mmcv_ops()
     return env

@@ -50,8 +50,7 @@ DATASETS = Registry(
 # The comparison run (mmkd.distillers.comparison): its validation loop and
 # the constructor of one optimizer per arm.
 LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, scope='mmkd',
-    locations=['mmkd.distillers'])
+    'loop', parent=MMENGINE_LOOPS, scope='mmkd', locations=['mmkd.distillers'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,

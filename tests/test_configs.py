@@ -12,14 +12,14 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (lets configs name mmkd::)
-from mmkd.utils import student_only
 from mmkd.distillers import (ComparisonOptimWrapperConstructor,
                              DistillComparison)
+from mmkd.utils import student_only
 from tests.utils import make_batch
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts)
+CONFIGS = sorted(
+    p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 # DETRs select 900 queries from the encoder tokens: 256x256 has enough.
 SIZES = dict(mmseg=dict(size=(64, 128)), mmdet=dict(size=(256, 256)))
 
@@ -53,8 +53,9 @@ def test_configs_are_found():
 
 
 @pytest.mark.parametrize(
-    'path', CONFIGS, ids=[p.relative_to(ROOT / 'configs').as_posix()
-                          for p in CONFIGS])
+    'path',
+    CONFIGS,
+    ids=[p.relative_to(ROOT / 'configs').as_posix() for p in CONFIGS])
 def test_one_training_iteration(path):
     torch.manual_seed(0)
     model, scope, distiller = build_for_test(path)
@@ -90,8 +91,9 @@ def test_camvid_data_root_hint_reaches_every_loader():
     # The base config tells users which --cfg-options move the data; apply
     # exactly those to a config that inherits it.
     base = ROOT / 'configs' / '_base_' / 'datasets' / 'camvid_240x180.py'
-    hint = dict(re.findall(r'(\w+_dataloader\.dataset\.data_root)=(\S+)',
-                           base.read_text()))
+    hint = dict(
+        re.findall(r'(\w+_dataloader\.dataset\.data_root)=(\S+)',
+                   base.read_text()))
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     assert sorted(hint) == sorted(f'{k}.dataset.data_root' for k in loaders)
     cfg = Config.fromfile(

@@ -18,13 +18,13 @@ def seg_batch(num_classes: int = 4,
     h, w = size
     inputs, samples = [], []
     for _ in range(batch):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
-                                    dtype=torch.uint8))
-        label = torch.randint(0, num_classes, (1, h // 8, w // 8),
-                              generator=g)
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8))
+        label = torch.randint(0, num_classes, (1, h // 8, w // 8), generator=g)
         label = label.repeat_interleave(8, 1).repeat_interleave(8, 2)
-        sample = SegDataSample(metainfo=dict(
-            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
@@ -43,15 +43,20 @@ def det_batch(num_classes: int = 3,
     h, w = size
     inputs, samples = [], []
     for i in range(batch):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
-                                    dtype=torch.uint8))
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8))
         n = num_boxes[i % len(num_boxes)]
         xy = torch.rand(n, 2, generator=g) * torch.tensor([w, h]) * 0.6
         wh = (torch.rand(n, 2, generator=g) * 0.3 + 0.1) * torch.tensor([w, h])
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-            batch_input_shape=(h, w), scale_factor=(1.0, 1.0), img_id=i,
-            flip=False))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                pad_shape=(h, w),
+                batch_input_shape=(h, w),
+                scale_factor=(1.0, 1.0),
+                img_id=i,
+                flip=False))
         sample.gt_instances = InstanceData(
             bboxes=torch.cat([xy, xy + wh], 1),
             labels=torch.randint(0, num_classes, (n, ), generator=g))

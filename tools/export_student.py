@@ -38,17 +38,21 @@ def export_student(src: str, dst: str, arm: Optional[str] = None) -> dict:
     ckpt = torch.load(src, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     prefix = _prefix(state, arm)
-    student = {k[len(prefix):]: v for k, v in state.items()
-               if k.startswith(prefix)}
+    student = {
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
     if not student:
         what = 'a mmkd Distiller' if arm is None else \
             f'a mmkd.DistillComparison with an arm {arm!r}'
-        raise ValueError(
-            f'{src} holds no {prefix!r} weights: is it {what} '
-            f'checkpoint? (keys start with {sorted(state)[:3]})')
+        raise ValueError(f'{src} holds no {prefix!r} weights: is it {what} '
+                         f'checkpoint? (keys start with {sorted(state)[:3]})')
     meta = dict(ckpt.get('meta', {}))
-    out_meta = {k: meta[k] for k in ('dataset_meta', 'epoch', 'iter',
-                                     'seed', 'experiment_name') if k in meta}
+    out_meta = {
+        k: meta[k]
+        for k in ('dataset_meta', 'epoch', 'iter', 'seed', 'experiment_name')
+        if k in meta
+    }
     out_meta['mmkd_version'] = __version__
     out_meta['exported_from'] = osp.abspath(src)
     out = dict(state_dict=student, meta=out_meta)

@@ -53,9 +53,12 @@ def setup_cpu_distributed(cfg) -> None:
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     cfg.env_cfg.dist_cfg.backend = 'gloo'
     # device_ids=None: mmengine defaults them to [LOCAL_RANK], a GPU index
-    cfg.setdefault('model_wrapper_cfg',
-                   dict(type='MMDistributedDataParallel',
-                        broadcast_buffers=False, device_ids=None))
+    cfg.setdefault(
+        'model_wrapper_cfg',
+        dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            device_ids=None))
     if not dist.is_initialized():
         dist.init_process_group('gloo')
 

@@ -17,7 +17,8 @@ teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/dee
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py'),  # noqa: E501
+        config='mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py'
+    ),  # noqa: E501
     teacher=dict(
         config='mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py',  # noqa: E501
         checkpoint=teacher_ckpt),

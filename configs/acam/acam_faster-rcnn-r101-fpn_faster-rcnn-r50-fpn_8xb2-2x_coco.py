@@ -34,8 +34,7 @@ param_scheduler = [
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'  # noqa: E501
 model = dict(
     type='mmkd.Distiller',
-    student=dict(
-        config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py'),
+    student=dict(config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),

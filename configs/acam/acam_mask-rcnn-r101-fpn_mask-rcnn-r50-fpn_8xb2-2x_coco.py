@@ -35,8 +35,7 @@ param_scheduler = [
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/mask_rcnn/mask_rcnn_r101_fpn_2x_coco/mask_rcnn_r101_fpn_2x_coco_bbox_mAP-0.408__segm_mAP-0.366_20200505_071027-14b391c7.pth'  # noqa: E501
 model = dict(
     type='mmkd.Distiller',
-    student=dict(
-        config='mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'),
+    student=dict(config='mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::mask_rcnn/mask-rcnn_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),

@@ -30,7 +30,8 @@ teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/reppoints/reppoi
 model = dict(
     type='mmkd.Distiller',
     student=dict(
-        config='mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py'),  # noqa: E501
+        config='mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py'
+    ),  # noqa: E501
     teacher=dict(
         config='mmdet::reppoints/reppoints-moment_r101_fpn-gn_head-gn_2x_coco.py',  # noqa: E501
         checkpoint=teacher_ckpt),

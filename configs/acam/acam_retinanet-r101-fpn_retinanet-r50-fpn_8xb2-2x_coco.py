@@ -29,8 +29,7 @@ param_scheduler = [
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r101_fpn_2x_coco/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'  # noqa: E501
 model = dict(
     type='mmkd.Distiller',
-    student=dict(
-        config='mmdet::retinanet/retinanet_r50_fpn_2x_coco.py'),
+    student=dict(config='mmdet::retinanet/retinanet_r50_fpn_2x_coco.py'),
     teacher=dict(
         config='mmdet::retinanet/retinanet_r101_fpn_2x_coco.py',
         checkpoint=teacher_ckpt),

@@ -18,8 +18,7 @@ model = dict(
 train_cfg = dict(max_epochs=24, val_interval=24)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=200),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -14,7 +14,8 @@ _base_ = [
 train_dataloader = dict(batch_size=4)
 teacher_ckpt = 'work_dirs/pspnet_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth'
 model = dict(
-    student=dict(config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'),  # noqa: E501
+    student=dict(config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'
+                 ),  # noqa: E501
     teacher=dict(
         config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
         checkpoint=teacher_ckpt))

@@ -15,6 +15,9 @@ model = dict(
     data_preprocessor=dict(size=(176, 224)),  # the crop size
     backbone=dict(depth=18),
     decode_head=dict(
-        in_channels=512, channels=128, c1_in_channels=64, c1_channels=48,
+        in_channels=512,
+        channels=128,
+        c1_in_channels=64,
+        c1_channels=48,
         num_classes=11),
     auxiliary_head=dict(in_channels=256, channels=64, num_classes=11))

@@ -81,8 +81,7 @@ optim_wrapper = dict(
     optimizer=dict(lr=2e-4),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -5,8 +5,11 @@
 # way from a config alone; see docs/config.md, "The loss contract".
 # Train the teacher first:
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py
-_base_ = ['../cwd/cwd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py']
-custom_imports = dict(imports=['mmkd', 'mmdet.models'], allow_failed_imports=False)
+_base_ = [
+    '../cwd/cwd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
+]
+custom_imports = dict(
+    imports=['mmkd', 'mmdet.models'], allow_failed_imports=False)
 model = dict(
     losses=dict(
         _delete_=True,

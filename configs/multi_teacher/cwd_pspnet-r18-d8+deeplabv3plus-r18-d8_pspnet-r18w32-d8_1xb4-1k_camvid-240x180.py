@@ -13,14 +13,17 @@ custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 train_dataloader = dict(batch_size=4)
 model = dict(
     type='mmkd.Distiller',
-    student=dict(config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'),  # noqa: E501
+    student=dict(config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'
+                 ),  # noqa: E501
     teachers=dict(
         psp=dict(
             config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
-            checkpoint='work_dirs/pspnet_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth'),  # noqa: E501
+            checkpoint='work_dirs/pspnet_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth'
+        ),  # noqa: E501
         dlv3p=dict(
             config='mmkd::cwd/deeplabv3plus_r18-d8_1xb4-1k_camvid-240x180.py',  # noqa: E501
-            checkpoint='work_dirs/deeplabv3plus_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth')),  # noqa: E501
+            checkpoint='work_dirs/deeplabv3plus_r18-d8_1xb4-1k_camvid-240x180/iter_1000.pth'
+        )),  # noqa: E501
     losses=dict(
         # A teacher tap names its teacher: 'name:module.path'.
         loss_cwd_psp=dict(

@@ -104,7 +104,8 @@ def union_assignment(assignments: Tensor, num_gts: int) -> Tensor:
     query = torch.arange(b * q, device=assignments.device).view(1, b, q)
     index = query * slots + assignments.clamp(min=0)
     counts = assignments.new_zeros(b * q * slots).scatter_add_(
-        0, index.reshape(-1), matched.reshape(-1).long())
+        0, index.reshape(-1),
+        matched.reshape(-1).long())
     # max over GT returns the first maximal index: the lowest GT on ties
     best_count, best = counts.view(b, q, slots).max(-1)
     return torch.where(best_count > 0, best, -1)

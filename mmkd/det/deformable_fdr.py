@@ -85,10 +85,9 @@ class DeformableDETRFDR(DeformableDETR):
         super()._init_layers()
         self.decoder = DeformableDETRFDRDecoder(**decoder_cfg)
 
-    def forward_decoder(self, query: Tensor, query_pos: Tensor,
-                        memory: Tensor, memory_mask: Tensor,
-                        reference_points: Tensor, spatial_shapes: Tensor,
-                        level_start_index: Tensor,
+    def forward_decoder(self, query: Tensor, query_pos: Tensor, memory: Tensor,
+                        memory_mask: Tensor, reference_points: Tensor,
+                        spatial_shapes: Tensor, level_start_index: Tensor,
                         valid_ratios: Tensor) -> Dict:
         """Decoder with FDR; adds ``fdr_logits``, ``fdr_boxes``,
         ``pre_boxes`` and ``ref0`` to the usual outputs."""
@@ -138,6 +137,8 @@ class DeformableDETRFDRHead(FDRHeadMixin, DeformableDETRHead):
         for gt in proposal_gt:
             gt.labels = torch.zeros_like(gt.labels)
         cls, bbox, iou = self.loss_by_feat_single(
-            enc_cls, enc_boxes, batch_gt_instances=proposal_gt,
+            enc_cls,
+            enc_boxes,
+            batch_gt_instances=proposal_gt,
             batch_img_metas=batch_img_metas)
         return dict(enc_loss_cls=cls, enc_loss_bbox=bbox, enc_loss_iou=iou)

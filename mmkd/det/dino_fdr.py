@@ -7,8 +7,10 @@ reference must be the previous layer's FDR box (detached):
 
     for l in 0 .. L-1:
         h_l = norm(layer_l(query, ref))
-        if l == 0: pre_box = sigmoid(pre_reg(h_0) + logit(ref)); ref0 = pre_box.detach()
-        logits_l = reg_l(h_l + h_{l-1}.detach()) + logits_{l-1}     # not detached
+        if l == 0:
+            pre_box = sigmoid(pre_reg(h_0) + logit(ref))
+            ref0 = pre_box.detach()
+        logits_l = reg_l(h_l + h_{l-1}.detach()) + logits_{l-1}  # not detached
         box_l = distance2bbox(ref0, integral(logits_l, W), R)
         ref = box_l.detach()
 """

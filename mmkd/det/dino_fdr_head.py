@@ -55,10 +55,9 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
         gt, all_cls, all_boxes, pre_cls = self._loss_inputs(
             hidden_states, references, fdr_logits, fdr_boxes,
             batch_data_samples)
-        return self.loss_by_feat_fdr(all_cls, all_boxes, fdr_logits,
-                                     pre_cls, pre_boxes, ref0,
-                                     enc_outputs_class, enc_outputs_coord,
-                                     gt, dn_meta)
+        return self.loss_by_feat_fdr(all_cls, all_boxes, fdr_logits, pre_cls,
+                                     pre_boxes, ref0, enc_outputs_class,
+                                     enc_outputs_coord, gt, dn_meta)
 
     def loss_by_feat_fdr(self, all_cls: Tensor, all_boxes: Tensor,
                          all_logits: Tensor, pre_cls: Tensor,
@@ -79,10 +78,13 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
         m = slice(nd, None)
 
         # ---- matching part: own matches, union set (incl. encoder top-k)
-        losses, counts = self._matching_losses(
-            all_cls[:, :, m], all_boxes[:, :, m], all_logits[:, :, m],
-            pre_cls[:, m], pre_boxes[:, m], ref0[:, m],
-            [('enc_', enc_cls, enc_boxes)], gt)
+        losses, counts = self._matching_losses(all_cls[:, :,
+                                                       m], all_boxes[:, :, m],
+                                               all_logits[:, :, m], pre_cls[:,
+                                                                            m],
+                                               pre_boxes[:, m], ref0[:, m],
+                                               [('enc_', enc_cls, enc_boxes)],
+                                               gt)
         layer_prefix = self._layer_prefixes(num_layers)
 
         # ---- denoising part (keys exist even with 0 DN queries: DDP)
@@ -97,14 +99,15 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
             if self.dn_pre_loss:
                 dn_outputs.append(
                     ('dn_pre_', pre_cls[:, d], pre_boxes[:, d], dn_assign))
-            dn_losses, dn_ious = self._output_losses(
-                dn_outputs, dn_assign, gt, num_dn, num_dn)
+            dn_losses, dn_ious = self._output_losses(dn_outputs, dn_assign, gt,
+                                                     num_dn, num_dn)
             losses.update(dn_losses)
             dn_targets = self._fgl_targets(ref0[:, d], dn_assign, gt)
             dn_go, _ = self._go_lsd_losses(
-                all_logits[:, :, d], all_cls[-1][:, d], dn_assign,
-                dn_ious[:num_layers], dn_targets, num_dn,
-                [f'{p}dn_loss_fgl' for p in layer_prefix],
+                all_logits[:, :,
+                           d], all_cls[-1][:,
+                                           d], dn_assign, dn_ious[:num_layers],
+                dn_targets, num_dn, [f'{p}dn_loss_fgl' for p in layer_prefix],
                 [f'{p}dn_loss_ddf' for p in layer_prefix], counts)
             losses.update(dn_go)
         return self._finalize(losses)

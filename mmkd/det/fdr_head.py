@@ -21,9 +21,9 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
+from .assign import BatchGT, batch_gt, union_assignment
 from .fdr_ops import (aligned_iou, bbox2distance, box_cxcywh_to_xyxy_clamped,
                       translate_gt, weighting_function)
-from .assign import BatchGT, batch_gt, union_assignment
 from .losses import varifocal_loss
 
 __all__ = ['FDRHeadMixin', 'LQE']
@@ -49,8 +49,7 @@ class LQE(nn.Module):
 
     def forward(self, scores: Tensor, logits: Tensor) -> Tensor:
         """scores (..., C), logits (..., 4(N+1)) -> scores (..., C)."""
-        prob = logits.reshape(*logits.shape[:-1], 4,
-                              self.num_bins).softmax(-1)
+        prob = logits.reshape(*logits.shape[:-1], 4, self.num_bins).softmax(-1)
         top = prob.topk(self.k, dim=-1).values
         stat = torch.cat([top, top.mean(-1, keepdim=True)], -1)
         quality = self.mlp(stat.flatten(-2).to(scores.dtype))
@@ -190,10 +189,10 @@ class FDRHeadMixin:
         return self.predict_by_feat(
             all_cls, boxes, batch_img_metas=batch_img_metas, rescale=rescale)
 
-    def _loss_inputs(self, hidden_states: Tensor, references: List[Tensor],
-                     fdr_logits: Tensor, fdr_boxes: Tensor,
-                     batch_data_samples: SampleList
-                     ) -> Tuple[BatchGT, Tensor, Tensor, Tensor]:
+    def _loss_inputs(
+        self, hidden_states: Tensor, references: List[Tensor],
+        fdr_logits: Tensor, fdr_boxes: Tensor, batch_data_samples: SampleList
+    ) -> Tuple[BatchGT, Tensor, Tensor, Tensor]:
         """The batch's GT, every layer's scores and boxes, and the first
         layer's scores for the plain ``pre`` head."""
         gt = batch_gt([s.gt_instances for s in batch_data_samples],
@@ -208,12 +207,11 @@ class FDRHeadMixin:
         """mmdet's key prefixes: ``d0.`` .. ``d{L-2}.`` and '' (last)."""
         return [f'd{i}.' for i in range(num_layers - 1)] + ['']
 
-    def _matching_losses(self, all_cls: Tensor, all_boxes: Tensor,
-                         all_logits: Tensor, pre_cls: Tensor,
-                         pre_boxes: Tensor, ref0: Tensor,
-                         extra_outputs: Sequence[Tuple[str, Tensor, Tensor]],
-                         gt: BatchGT
-                         ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
+    def _matching_losses(
+            self, all_cls: Tensor, all_boxes: Tensor, all_logits: Tensor,
+            pre_cls: Tensor, pre_boxes: Tensor, ref0: Tensor,
+            extra_outputs: Sequence[Tuple[str, Tensor, Tensor]],
+            gt: BatchGT) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
         """Losses of the matching queries of every layer, the ``pre_`` head
         and ``extra_outputs`` (e.g. the encoder top-k, which join the union).
 
@@ -243,8 +241,8 @@ class FDRHeadMixin:
         targets = self._fgl_targets(ref0, union, gt)
         go_losses, counts = self._go_lsd_losses(
             all_logits, all_cls[-1], union, ious[:num_layers], targets,
-            num_union, [f'{p}loss_fgl' for p in prefixes],
-            [f'{p}loss_ddf' for p in prefixes])
+            num_union, [f'{p}loss_fgl'
+                        for p in prefixes], [f'{p}loss_ddf' for p in prefixes])
         losses.update(go_losses)
         return losses, counts
 
@@ -264,7 +262,8 @@ class FDRHeadMixin:
         return torch.stack(rows)
 
     @staticmethod
-    def _num(count: Union[int, Tensor], ref: Tensor,
+    def _num(count: Union[int, Tensor],
+             ref: Tensor,
              sync: bool = True) -> Tensor:
         """A normaliser >= 1, all-reduced (mean) when ``sync``: an fp32 0-d
         tensor on ``ref``'s device, which no Python ``max`` has to read."""
@@ -362,12 +361,18 @@ class FDRHeadMixin:
             ious.append(iou)
         return losses, ious
 
-    def _go_lsd_losses(self, logits: Tensor, cls_last: Tensor,
-                       assign: Tensor, ious: List[Tensor],
-                       targets: Tuple[Tensor, ...], avg_factor: Tensor,
-                       names: Sequence[str], ddf_names: Sequence[str],
-                       counts: Optional[Tuple[Tensor, Tensor]] = None
-                       ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
+    def _go_lsd_losses(
+        self,
+        logits: Tensor,
+        cls_last: Tensor,
+        assign: Tensor,
+        ious: List[Tensor],
+        targets: Tuple[Tensor, ...],
+        avg_factor: Tensor,
+        names: Sequence[str],
+        ddf_names: Sequence[str],
+        counts: Optional[Tuple[Tensor, Tensor]] = None
+    ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
         """FGL for every layer and DDF for all but the last one.
 
         Args:
@@ -395,14 +400,15 @@ class FDRHeadMixin:
             cls_last.shape[-1] > 0 else logits.new_zeros((b, q))
         for lid in range(num_layers):
             # unassigned queries have IoU weight 0 in FGL
-            losses[names[lid]] = self.loss_fgl(logits[lid].reshape(b * q, d),
-                                               targets, ious[lid].view(-1),
-                                               avg_factor)
+            losses[names[lid]] = self.loss_fgl(logits[lid].reshape(b * q,
+                                                                   d), targets,
+                                               ious[lid].view(-1), avg_factor)
             if lid == num_layers - 1:
                 continue
             weight = torch.where(mask, ious[lid].float(), conf)
-            losses[ddf_names[lid]] = self.loss_ddf(
-                logits[lid], logits[-1], weight, mask, counts[0], counts[1])
+            losses[ddf_names[lid]] = self.loss_ddf(logits[lid], logits[-1],
+                                                   weight, mask, counts[0],
+                                                   counts[1])
         return losses, counts
 
     def _finalize(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:

@@ -99,8 +99,7 @@ def distribution_integral(logits: Tensor, project: Tensor) -> Tensor:
         # host for the device once per decoder layer.
         antisymmetric = (w[:half] == -w[half + 1:].flip(0)).all()
         diff = prob[..., half + 1:] - prob[..., :half].flip(-1)
-        return torch.where(antisymmetric, (diff * w[half + 1:]).sum(-1),
-                           plain)
+        return torch.where(antisymmetric, (diff * w[half + 1:]).sum(-1), plain)
 
 
 def distance2bbox(ref: Tensor, distance: Tensor, reg_scale: float) -> Tensor:
@@ -215,8 +214,8 @@ def box_cxcywh_to_xyxy_clamped(boxes: Tensor) -> Tensor:
     """
     cx, cy, w, h = boxes.unbind(-1)
     w, h = w.clamp(min=0.0), h.clamp(min=0.0)
-    return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w,
-                        cy + 0.5 * h], -1)
+    return torch.stack(
+        [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], -1)
 
 
 class FDRTrace:
@@ -272,8 +271,8 @@ class FDRTrace:
         self.refs.append(boxes.detach().to(self.ref_dtype))
         return self.refs[-1]
 
-    def outputs(self, initial_ref: Optional[Tensor] = None
-                ) -> Tuple[Tensor, ...]:
+    def outputs(self,
+                initial_ref: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         """``(hidden, references, fdr_logits, fdr_boxes, pre_boxes, ref0)``
         as the FDR decoders return them; ``references`` start with
         ``initial_ref`` if given."""

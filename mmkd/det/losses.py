@@ -21,7 +21,8 @@ from mmkd.registry import MODELS
 __all__ = ['fgl_loss', 'ddf_loss', 'varifocal_loss', 'FGLLoss', 'DDFLoss']
 
 
-def fgl_loss(logits: Tensor, target: Tuple[Tensor, Tensor, Tensor, Tensor],
+def fgl_loss(logits: Tensor,
+             target: Tuple[Tensor, Tensor, Tensor, Tensor],
              weight: Optional[Tensor] = None,
              avg_factor: Union[float, Tensor] = 1.0) -> Tensor:
     """Fine-Grained Localization loss (sum over rows / ``avg_factor``).
@@ -43,8 +44,9 @@ def fgl_loss(logits: Tensor, target: Tuple[Tensor, Tensor, Tensor, Tensor],
     left, right, w_left, w_right = target
     with torch.autocast(logits.device.type, enabled=False):
         flat = logits.float().reshape(left.numel(), -1)
-        loss = (F.cross_entropy(flat, left, reduction='none') * w_left +
-                F.cross_entropy(flat, right, reduction='none') * w_right)
+        loss = (
+            F.cross_entropy(flat, left, reduction='none') * w_left +
+            F.cross_entropy(flat, right, reduction='none') * w_right)
         if weight is not None:
             loss = loss * weight.detach().float().repeat_interleave(4)
         return loss.sum() / avg_factor
@@ -219,6 +221,6 @@ class DDFLoss(nn.Module):
                 num_pos: Union[None, float, Tensor] = None,
                 num_neg: Union[None, float, Tensor] = None) -> Tensor:
         """See :func:`ddf_loss`; returns ``loss_weight * ddf_loss(...)``."""
-        return self.loss_weight * ddf_loss(
-            student, teacher, weight, mask, self.temperature, num_pos,
-            num_neg, self.reduction)
+        return self.loss_weight * ddf_loss(student, teacher, weight, mask,
+                                           self.temperature, num_pos, num_neg,
+                                           self.reduction)

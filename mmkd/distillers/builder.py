@@ -37,8 +37,8 @@ def _missing_config_error(path: str) -> FileNotFoundError:
             ]
             close = difflib.get_close_matches(rel, names, n=5, cutoff=0.5)
             if close:
-                hint = ' Closest configs: ' + ', '.join(
-                    f'{package}::{c}' for c in close) + '.'
+                hint = ' Closest configs: ' + ', '.join(f'{package}::{c}'
+                                                        for c in close) + '.'
     return FileNotFoundError(
         f'config {path!r} does not exist.{hint} A model config is a local '
         f"file or 'package::relative/path.py' (mmdet::, mmseg::, "
@@ -160,8 +160,7 @@ def load_teacher_checkpoint(model: nn.Module, filename: str) -> List[str]:
     logger = MMLogger.get_current_instance()
     print_log(f'teacher checkpoint loaded from {filename}', logger)
     missing = [
-        k for k in result.missing_keys
-        if not k.endswith('num_batches_tracked')
+        k for k in result.missing_keys if not k.endswith('num_batches_tracked')
     ]
     if missing:
         print_log(
@@ -171,5 +170,7 @@ def load_teacher_checkpoint(model: nn.Module, filename: str) -> List[str]:
     if result.unexpected_keys:
         print_log(
             f'teacher checkpoint has {len(result.unexpected_keys)} unexpected '
-            f'keys: {result.unexpected_keys}', logger, level=30)
+            f'keys: {result.unexpected_keys}',
+            logger,
+            level=30)
     return missing

@@ -303,8 +303,11 @@ class ComparisonValLoop(ValLoop):
         iters = [h['iter'] for h in self.history]
         for ax, name in zip(axes[0], numeric):
             for arm in arms:
-                ax.plot(iters, [h['metrics'][f'{arm}/{name}']
-                                for h in self.history], marker='o', label=arm)
+                ax.plot(
+                    iters,
+                    [h['metrics'][f'{arm}/{name}'] for h in self.history],
+                    marker='o',
+                    label=arm)
             ax.set_title(name)
             ax.set_xlabel('iteration')
         axes[0][0].legend()

@@ -60,10 +60,11 @@ class SpatialAlignConnector(nn.Module):
         mode (str): Interpolation mode. Defaults to 'bilinear'.
     """
 
-    def __init__(self,
-                 size: Optional[Sequence[int]] = None,
-                 mode: Literal['bilinear', 'nearest', 'bicubic',
-                               'area'] = 'bilinear') -> None:
+    def __init__(
+        self,
+        size: Optional[Sequence[int]] = None,
+        mode: Literal['bilinear', 'nearest', 'bicubic', 'area'] = 'bilinear'
+    ) -> None:
         super().__init__()
         self.size = tuple(size) if size is not None else None
         self.mode = mode

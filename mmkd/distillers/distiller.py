@@ -59,7 +59,9 @@ def _takes_data_samples(loss: nn.Module) -> bool:
 class _LossEntry(nn.Module):
     """One distillation loss with its taps and optional connectors."""
 
-    def __init__(self, name: str, cfg: dict,
+    def __init__(self,
+                 name: str,
+                 cfg: dict,
                  default_teacher: str = 'teacher') -> None:
         super().__init__()
         cfg = copy.deepcopy(dict(cfg))
@@ -70,8 +72,8 @@ class _LossEntry(nn.Module):
                     f"{side}='module.path' (e.g. 'decode_head.conv_seg') to "
                     f'its config')
         self.student_tap = parse_tap(cfg.pop('student'), f'{name}.student')
-        self.teacher_tap = parse_tap(cfg.pop('teacher'), f'{name}.teacher',
-                                     default_teacher)
+        self.teacher_tap = parse_tap(
+            cfg.pop('teacher'), f'{name}.teacher', default_teacher)
         connectors = cfg.pop('connector', None) or []
         if isinstance(connectors, dict):
             connectors = [connectors]
@@ -192,8 +194,7 @@ class Distiller(BaseModel):
         if isinstance(student, nn.Module):  # built by a DistillComparison
             student_model, self.student_scope = student, None
         else:
-            student_model, self.student_scope = build_model(
-                student, 'student')
+            student_model, self.student_scope = build_model(student, 'student')
         if data_preprocessor is not None:
             raise ValueError('Distiller uses the student\'s data_preprocessor;'
                              ' set it in the student config instead')
@@ -235,11 +236,13 @@ class Distiller(BaseModel):
                     f'teachers=dict(...) write '
                     f"'<name>:{entry.teacher_tap.path}', name one of "
                     f'{sorted(n for n in self.teachers if n != "teacher")}')
-        self.student_taps = FeatureTaps(
-            self.student, [e.student_tap for e in entries], 'student')
+        self.student_taps = FeatureTaps(self.student,
+                                        [e.student_tap for e in entries],
+                                        'student')
         for name, hidden in list(self.teachers.items()):
-            taps = [e.teacher_tap for e in entries
-                    if e.teacher_tap.model == name]
+            taps = [
+                e.teacher_tap for e in entries if e.teacher_tap.model == name
+            ]
             if not taps:
                 if specs[name] is hidden:  # shared: other arms tap it
                     continue
@@ -350,8 +353,8 @@ class Distiller(BaseModel):
             losses = self.student.loss(inputs, data_samples)
             zero = sum(p.sum() for p in self.distill_losses.parameters()) * 0.
             for name in self.distill_losses:
-                keys = self._distill_keys.get(
-                    name, {DISTILL_PREFIX + name: True})
+                keys = self._distill_keys.get(name,
+                                              {DISTILL_PREFIX + name: True})
                 for key in keys:
                     losses[key] = zero + inputs.new_zeros(())
             return losses

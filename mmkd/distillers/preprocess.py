@@ -91,8 +91,7 @@ def renormalise(inputs: torch.Tensor, image_shapes: Sequence[Sequence[int]],
     out = (raw - mean_t) / std_t
     h_full, w_full = out.shape[-2:]
     padded: List[int] = [
-        i for i, (h, w) in enumerate(image_shapes)
-        if h < h_full or w < w_full
+        i for i, (h, w) in enumerate(image_shapes) if h < h_full or w < w_full
     ]
     for i in padded:  # only images smaller than the batch have padding
         h, w = image_shapes[i][:2]

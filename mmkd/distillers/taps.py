@@ -18,8 +18,8 @@ class Tap(NamedTuple):
     model: str = 'student'
 
     def describe(self) -> str:
-        return (f'{self.path!r}' if self.source == 'output' else
-                f'{self.path!r} (input)')
+        return (f'{self.path!r}'
+                if self.source == 'output' else f'{self.path!r} (input)')
 
 
 def parse_tap(spec, owner: str, model: str = 'student') -> Tap:

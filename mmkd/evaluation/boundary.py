@@ -35,8 +35,8 @@ def class_boundary(labels: torch.Tensor,
     inside = labels == cls
     other = ~inside if valid is None else valid & ~inside
     near_other = F.max_pool2d(other.float().reshape(-1, 1, *labels.shape[-2:]),
-                              2 * dilation + 1, 1,
-                              dilation).reshape(labels.shape) > 0
+                              2 * dilation + 1, 1, dilation).reshape(
+                                  labels.shape) > 0
     return inside & near_other
 
 
@@ -92,7 +92,8 @@ class SegBoundaryMetricAccumulator:
         iou = self.inter / self.union.clamp_min(1)
         b_seen = self.b_union > 0
         biou = self.b_inter / self.b_union.clamp_min(1)
-        return dict(mIoU=round(100 * iou[seen].mean().item(), 2),
-                    mBIoU=round(100 * biou[b_seen].mean().item(), 2),
-                    IoU=[round(100 * v, 2) for v in iou.tolist()],
-                    BIoU=[round(100 * v, 2) for v in biou.tolist()])
+        return dict(
+            mIoU=round(100 * iou[seen].mean().item(), 2),
+            mBIoU=round(100 * biou[b_seen].mean().item(), 2),
+            IoU=[round(100 * v, 2) for v in iou.tolist()],
+            BIoU=[round(100 * v, 2) for v in biou.tolist()])

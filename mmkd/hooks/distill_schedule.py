@@ -42,8 +42,8 @@ def distill_factor(step: int,
             raise ValueError('cosine decay needs decay_end > decay_begin, but '
                              f'got {decay_begin}..{decay_end}')
         t = min(max(step - decay_begin, 0) / (decay_end - decay_begin), 1.0)
-        factor *= min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(
-            math.pi * t))
+        factor *= min_factor + (1 - min_factor) * 0.5 * (1 +
+                                                         math.cos(math.pi * t))
     elif decay == 'step':
         factor *= gamma**sum(step >= m for m in milestones)
     elif decay != 'none':

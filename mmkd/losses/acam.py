@@ -340,8 +340,9 @@ class ACAMKDLoss(nn.Module):
         maps = [record] if isinstance(record, torch.Tensor) else list(record)
         if len(maps) != self.num_levels or not all(
                 isinstance(m, torch.Tensor) and m.dim() == 4 for m in maps):
-            got = (tuple(record.shape) if isinstance(record, torch.Tensor) else
-                   f'{type(record).__name__} of {len(maps)}')
+            got = (
+                tuple(record.shape) if isinstance(record, torch.Tensor) else
+                f'{type(record).__name__} of {len(maps)}')
             raise ValueError(
                 f'ACAMKDLoss expects a {side} record of {self.num_levels} '
                 f'(B, C, H, W) maps (num_levels={self.num_levels}), but got '
@@ -398,8 +399,8 @@ class ACAMKDLoss(nn.Module):
             return unit.masks(fused.float().transpose(1, 2))
 
     @torch.no_grad()
-    def masks(self, student, teacher) -> Dict[int, Tuple[torch.Tensor,
-                                                         torch.Tensor]]:
+    def masks(self, student,
+              teacher) -> Dict[int, Tuple[torch.Tensor, torch.Tensor]]:
         """The masks the loss would use, for inspection and pictures.
 
         Args:
@@ -416,8 +417,8 @@ class ACAMKDLoss(nn.Module):
             unit = self.units[0 if self.share_modules else j]
             t = t_maps[level]
             mask_c, mask_s = self._masks(unit, level, s_maps[level], t)
-            out[level] = (mask_c, mask_s.reshape(*mask_s.shape[:2],
-                                                 *t.shape[-2:]))
+            out[level] = (mask_c,
+                          mask_s.reshape(*mask_s.shape[:2], *t.shape[-2:]))
         return out
 
     def _level(self, unit: ACAMLevel, level: int, student: torch.Tensor,
@@ -487,6 +488,7 @@ class ACAMKDLoss(nn.Module):
                 stats[f'l{level}_mask_{kind}_mean'] = mask.mean()
                 stats[f'l{level}_mask_{kind}_min'] = mask.min()
                 stats[f'l{level}_mask_{kind}_max'] = mask.max()
-        return dict(loss_distill=self.alpha * distill,
-                    loss_div=self.div_weight * div,
-                    **stats)
+        return dict(
+            loss_distill=self.alpha * distill,
+            loss_div=self.div_weight * div,
+            **stats)

@@ -193,9 +193,10 @@ class BPKDLoss(nn.Module):
             # rather than every step copying it to the logits' device; not
             # persistent, so checkpoints (and loading older ones) are
             # unchanged: it is rebuilt from the config.
-            self.register_buffer('alpha',
-                                 torch.tensor(alpha, dtype=torch.float32),
-                                 persistent=False)
+            self.register_buffer(
+                'alpha',
+                torch.tensor(alpha, dtype=torch.float32),
+                persistent=False)
         else:
             raise TypeError('alpha should be a float or a list of floats, '
                             f'but got {type(alpha).__name__}')
@@ -237,14 +238,15 @@ class BPKDLoss(nn.Module):
 
     def edge_mask(self, labels: torch.Tensor, logits: torch.Tensor):
         """``M_E`` (N, C, h, w) float32 for ``logits`` (N, C, h, w)."""
-        return gt_edge_band(labels,
-                            logits.shape[1],
-                            logits.shape[-2:],
-                            kernel_size=self.kernel_size,
-                            ignore_index=self.ignore_index,
-                            zero_ignore_pixels=self.zero_ignore_pixels,
-                            erode_valid_region=self.erode_valid_region,
-                            class_agnostic=self.class_agnostic_band)
+        return gt_edge_band(
+            labels,
+            logits.shape[1],
+            logits.shape[-2:],
+            kernel_size=self.kernel_size,
+            ignore_index=self.ignore_index,
+            zero_ignore_pixels=self.zero_ignore_pixels,
+            erode_valid_region=self.erode_valid_region,
+            class_agnostic=self.class_agnostic_band)
 
     def forward(self,
                 student: torch.Tensor,
@@ -274,8 +276,8 @@ class BPKDLoss(nn.Module):
             if data_samples is None:
                 raise ValueError('BPKDLoss needs data_samples with '
                                  'gt_sem_seg to build the edge band')
-            edge_mask = self.edge_mask(self._labels(data_samples, student),
-                                       student)
+            edge_mask = self.edge_mask(
+                self._labels(data_samples, student), student)
         if isinstance(self.alpha, torch.Tensor) and \
                 self.alpha.numel() != student.shape[1]:
             raise ValueError(
@@ -286,5 +288,6 @@ class BPKDLoss(nn.Module):
                                        self.tau_edge, self.edge_norm)
             loss_body = bpkd_body_loss(student, teacher, edge_mask,
                                        self.tau_body, self.body_exclude_edges)
-        return dict(loss_edge=self.edge_weight * loss_edge,
-                    loss_body=self.body_weight * loss_body)
+        return dict(
+            loss_edge=self.edge_weight * loss_edge,
+            loss_body=self.body_weight * loss_body)

@@ -170,15 +170,17 @@ def gt_edge_band(labels: torch.Tensor,
     if not class_agnostic:
         small = torch.uint8 if num_classes < 255 else torch.int64
         # (N, H, W, k, k) view of every window of the replicate-padded map.
-        lab_pad = F.pad(lab[:, None].float(), (r, r, r, r),
-                        mode='replicate')[:, 0].to(small).contiguous()
+        lab_pad = F.pad(
+            lab[:, None].float(), (r, r, r, r),
+            mode='replicate')[:, 0].to(small).contiguous()
         sn, sh, sw = lab_pad.stride()
         windows = lab_pad.as_strided(
             (n, height, width, kernel_size, kernel_size), (sn, sh, sw, sh, sw))
     iy, wy = _pool_weights(height, h, device)
     ix, wx = _pool_weights(width, w, device)
-    for cb, cy, cx in zip(b.split(chunk_pixels), y.split(chunk_pixels),
-                          x.split(chunk_pixels)):
+    for cb, cy, cx in zip(
+            b.split(chunk_pixels), y.split(chunk_pixels),
+            x.split(chunk_pixels)):
         if class_agnostic:
             # A mixed window holds at least one valid class (only one value
             # is the sentinel), so every kept pixel is on the union band.
@@ -186,10 +188,8 @@ def gt_edge_band(labels: torch.Tensor,
             cls = torch.zeros_like(cb)
         else:
             win = windows[cb, cy, cx].reshape(cb.numel(), -1).long()
-            seen = torch.zeros(cb.numel(),
-                               num_classes + 1,
-                               dtype=torch.bool,
-                               device=device)
+            seen = torch.zeros(
+                cb.numel(), num_classes + 1, dtype=torch.bool, device=device)
             seen.scatter_(1, win, True)
             pairs_p, cls = seen[:, :num_classes].nonzero(as_tuple=True)
             pb, py, px = cb[pairs_p], cy[pairs_p], cx[pairs_p]

@@ -16,16 +16,21 @@ def fake_batch(scope, size, batch, num_classes, seed=0):
         torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
         for _ in range(batch)
     ]
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                batch_input_shape=(h, w), scale_factor=(1., 1.), flip=False)
+    meta = dict(
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        pad_shape=(h, w),
+        batch_input_shape=(h, w),
+        scale_factor=(1., 1.),
+        flip=False)
     samples = []
     for i in range(batch):
         if scope == 'mmseg':
             from mmseg.structures import SegDataSample
             s = SegDataSample(metainfo=meta)
             # blocky labels, so that boundaries exist as in real data
-            lab = torch.randint(0, num_classes, (1, h // 32 + 1, w // 32 + 1),
-                                generator=g)
+            lab = torch.randint(
+                0, num_classes, (1, h // 32 + 1, w // 32 + 1), generator=g)
             lab = lab.repeat_interleave(32, 1).repeat_interleave(32, 2)
             s.gt_sem_seg = PixelData(data=lab[:, :h, :w])
         elif scope == 'mmdet':

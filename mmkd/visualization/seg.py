@@ -16,11 +16,13 @@ __all__ = ['colorize', 'edge_band_maps']
 Colour = Tuple[int, int, int]
 
 
-def colorize(labels: np.ndarray,
-             palette: Sequence[Colour],
-             ignore_index: int = 255,
-             ignore_colour: Colour = (0, 0, 0),
-             unknown_colour: Colour = (0, 0, 0)) -> np.ndarray:
+def colorize(
+    labels: np.ndarray,
+    palette: Sequence[Colour],
+    ignore_index: int = 255,
+    ignore_colour: Colour = (0, 0, 0),
+    unknown_colour: Colour = (0, 0, 0)
+) -> np.ndarray:
     """Colour a label map with a dataset palette.
 
     Args:

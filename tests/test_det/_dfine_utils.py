@@ -7,7 +7,9 @@ CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'dfine'
 BCCD = Path(__file__).parents[2] / '..' / 'shared' / 'data' / 'bccd'
 
 
-def tiny_cfg(fdr: bool = True, num_queries: int = 12, dec_layers: int = 3,
+def tiny_cfg(fdr: bool = True,
+             num_queries: int = 12,
+             dec_layers: int = 3,
              **head_kwargs) -> Config:
     """A BCCD config shrunk for unit tests (1 encoder layer, FFN 64).
 

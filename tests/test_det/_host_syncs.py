@@ -61,20 +61,18 @@ _SYNCING: List[Tuple[object, str, Callable[..., bool]]] = [
                  '__float__', '__index__', 'nonzero', 'argwhere', 'unique',
                  'unique_consecutive', 'masked_select', 'bincount', 'equal',
                  'allclose')
-] + [
-    (torch, name, _always)
-    for name in ('equal', 'allclose', 'nonzero', 'argwhere', 'unique',
-                 'unique_consecutive', 'masked_select', 'bincount')
-] + [
-    (torch.Tensor, '__getitem__', _has_bool_index),
-    (torch.Tensor, '__setitem__', _has_bool_index),
-    (torch.Tensor, 'repeat_interleave', _tensor_repeats),
-    (torch, 'repeat_interleave', _tensor_repeats),
-    (torch, 'where', _condition_only),
-    (torch, 'tensor', _always),
-    (torch, 'as_tensor', _python_data),
-    (torch.Tensor, 'new_tensor', _always),
-]
+] + [(torch, name, _always)
+     for name in ('equal', 'allclose', 'nonzero', 'argwhere', 'unique',
+                  'unique_consecutive', 'masked_select', 'bincount')] + [
+                      (torch.Tensor, '__getitem__', _has_bool_index),
+                      (torch.Tensor, '__setitem__', _has_bool_index),
+                      (torch.Tensor, 'repeat_interleave', _tensor_repeats),
+                      (torch, 'repeat_interleave', _tensor_repeats),
+                      (torch, 'where', _condition_only),
+                      (torch, 'tensor', _always),
+                      (torch, 'as_tensor', _python_data),
+                      (torch.Tensor, 'new_tensor', _always),
+                  ]
 
 
 class HostSyncRecorder:

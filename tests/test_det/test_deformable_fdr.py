@@ -11,7 +11,8 @@ pytest.importorskip('mmdet')
 
 def _tiny(two_stage: bool) -> Config:
     name = ('dfine_deformable-detr-refine-twostage_r50_16xb2-50e_coco.py'
-            if two_stage else 'dfine_deformable-detr-refine_r50_16xb2-50e_coco.py')
+            if two_stage else
+            'dfine_deformable-detr-refine_r50_16xb2-50e_coco.py')
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     m = cfg.model
     m.backbone.depth = 18
@@ -31,8 +32,10 @@ def _batch(model, num_items):
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
     packed = demo_mm_inputs(
-        batch_size=len(num_items), image_shapes=(3, 96, 128),
-        num_items=num_items, num_classes=3)
+        batch_size=len(num_items),
+        image_shapes=(3, 96, 128),
+        num_items=num_items,
+        num_classes=3)
     data = model.data_preprocessor(packed, True)
     return data['inputs'], data['data_samples']
 
@@ -53,8 +56,10 @@ def test_deformable_train_empty_predict(two_stage):
         assert ('enc_loss_cls' in keys) == two_stage
         assert all(torch.isfinite(v).all() for v in losses.values())
         sum(v.sum() for v in losses.values()).backward()
-        missing = [n for n, p in model.named_parameters()
-                   if p.requires_grad and p.grad is None]
+        missing = [
+            n for n, p in model.named_parameters()
+            if p.requires_grad and p.grad is None
+        ]
         assert missing == []
     model.eval()
     with torch.no_grad():

@@ -15,8 +15,9 @@ from ._dfine_utils import BCCD, build, tiny_cfg
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.mark.skipif(not (BCCD / 'coco' / 'val.json').is_file(),
-                    reason=f'BCCD not found at {BCCD}')
+@pytest.mark.skipif(
+    not (BCCD / 'coco' / 'val.json').is_file(),
+    reason=f'BCCD not found at {BCCD}')
 def test_tools_test_coco_metrics(tmp_path):
     cfg = tiny_cfg(fdr=True, num_queries=30)
     root = str(BCCD.resolve()) + '/'
@@ -35,26 +36,39 @@ def test_tools_test_coco_metrics(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
     dump = tmp_path / 'preds.pkl'
     out = subprocess.run([
-        sys.executable, str(ROOT / 'tools' / 'test.py'), str(config),
-        str(ckpt), '--work-dir', str(tmp_path / 'work'), '--out', str(dump)
-    ], cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
+        sys.executable,
+        str(ROOT / 'tools' / 'test.py'),
+        str(config),
+        str(ckpt), '--work-dir',
+        str(tmp_path / 'work'), '--out',
+        str(dump)
+    ],
+                         cwd=str(ROOT),
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert 'coco/bbox_mAP' in text
     logs = list((tmp_path / 'work').rglob('*.json'))
-    metrics = [json.loads(line) for p in logs
-               for line in p.read_text().splitlines() if 'coco/bbox_mAP' in line]
+    metrics = [
+        json.loads(line) for p in logs for line in p.read_text().splitlines()
+        if 'coco/bbox_mAP' in line
+    ]
     assert metrics
-    logged = {k: v for k, v in metrics[-1].items()
-              if k.startswith('coco/bbox_')}
+    logged = {
+        k: v
+        for k, v in metrics[-1].items() if k.startswith('coco/bbox_')
+    }
     # This untrained model scores 0 (no box reaches IoU 0.5), so a check of
     # the metric's value alone cannot tell a right evaluation from a wrong
     # one. The metrics are checked to exist, be finite floats and equal
     # mmdet's CocoMetric of the same predictions; the stronger check is on
     # the predictions: the tool's (dumped by --out) are those the saved
     # weights give here on the same 4 images, in one batch as the tool's.
-    assert all(isinstance(v, float) and math.isfinite(v)
-               for v in logged.values())
+    assert all(
+        isinstance(v, float) and math.isfinite(v) for v in logged.values())
     with open(dump, 'rb') as f:
         dumped = {d['img_id']: d['pred_instances'] for d in pickle.load(f)}
     from mmdet.registry import DATASETS
@@ -68,10 +82,10 @@ def test_tools_test_coco_metrics(tmp_path):
     for sample in mine:
         pred = dumped[sample.img_id]
         assert torch.equal(pred['labels'], sample.pred_instances.labels)
-        assert torch.allclose(pred['scores'], sample.pred_instances.scores,
-                              atol=1e-5)
-        assert torch.allclose(pred['bboxes'], sample.pred_instances.bboxes,
-                              atol=1e-3)
+        assert torch.allclose(
+            pred['scores'], sample.pred_instances.scores, atol=1e-5)
+        assert torch.allclose(
+            pred['bboxes'], sample.pred_instances.bboxes, atol=1e-3)
     from mmdet.evaluation import CocoMetric
     metric = CocoMetric(ann_file=cfg.test_evaluator.ann_file)
     metric.dataset_meta = dataset.metainfo

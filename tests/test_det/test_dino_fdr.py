@@ -26,8 +26,10 @@ def _expected_keys(num_layers):
     keys = set()
     for p in [f'd{i}.' for i in range(num_layers - 1)] + ['']:
         for part in ('', 'dn_'):
-            keys |= {f'{p}{part}loss_{k}' for k in ('cls', 'bbox', 'iou',
-                                                    'fgl')}
+            keys |= {
+                f'{p}{part}loss_{k}'
+                for k in ('cls', 'bbox', 'iou', 'fgl')
+            }
     for i in range(num_layers - 1):
         keys |= {f'd{i}.loss_ddf', f'd{i}.dn_loss_ddf'}
     for p in ('pre_', 'dn_pre_', 'enc_'):
@@ -52,8 +54,8 @@ def refined(model):
     with torch.no_grad():
         for branch in head.reg_branches[:head.num_fdr_layers]:
             last = branch[-1]
-            last.weight.copy_(
-                0.1 * torch.randn(last.weight.shape, generator=g))
+            last.weight.copy_(0.1 *
+                              torch.randn(last.weight.shape, generator=g))
             last.bias.copy_(torch.randn(last.bias.shape, generator=g))
     return m
 
@@ -137,8 +139,10 @@ def _expected_matching_losses(head, spy):
         for j in range(q):
             if union[i, j] >= 0:
                 gt[i, j] = norm[union[i, j]]
-    ious = [torch.where(mask, _iou(_xyxy(boxes[lid]), gt), 0.0)
-            for lid in range(num_layers)]
+    ious = [
+        torch.where(mask, _iou(_xyxy(boxes[lid]), gt), 0.0)
+        for lid in range(num_layers)
+    ]
     expect = {}
     # FGL: two-hot targets of the offsets from ref0 to the GT
     left, right, wl, wr = translate_gt(
@@ -169,8 +173,8 @@ def _expected_matching_losses(head, spy):
             k_m + k_u)
     # L1 (weight 5) of the plain first-layer boxes on the union set
     pre = kw['pre_boxes'][:, nd:].float()
-    gt_cxcywh = torch.cat([(gt[..., :2] + gt[..., 2:]) / 2,
-                           gt[..., 2:] - gt[..., :2]], -1)
+    gt_cxcywh = torch.cat(
+        [(gt[..., :2] + gt[..., 2:]) / 2, gt[..., 2:] - gt[..., :2]], -1)
     expect['pre_loss_bbox'] = 5.0 * (
         (pre - gt_cxcywh).abs().sum(-1) * mask).sum() / num_union
     return expect

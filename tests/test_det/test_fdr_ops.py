@@ -23,9 +23,10 @@ def test_weighting_function_r4():
     assert w[31].item() == pytest.approx(2.0, abs=1e-6)
     assert w[17].item() == pytest.approx(3**(1 / 15) - 1, abs=1e-6)
     assert w[17].item() == pytest.approx(0.07599, abs=1e-5)
-    table = [-4, -2, -1.7881, -1.5912, -1.4082, -1.2381, -1.0801, -0.9332,
-             -0.7967, -0.6698, -0.5518, -0.4422, -0.3404, -0.2457, -0.1578,
-             -0.0760, 0]
+    table = [
+        -4, -2, -1.7881, -1.5912, -1.4082, -1.2381, -1.0801, -0.9332, -0.7967,
+        -0.6698, -0.5518, -0.4422, -0.3404, -0.2457, -0.1578, -0.0760, 0
+    ]
     assert torch.allclose(w[:17], torch.tensor(table), atol=1e-4)
     assert torch.allclose(w, -w.flip(0))
     assert bool((w[1:] > w[:-1]).all())
@@ -34,8 +35,7 @@ def test_weighting_function_r4():
 
 
 def test_weighting_function_r8():
-    w4, w8 = weighting_function(32, 0.5, 4.0), weighting_function(
-        32, 0.5, 8.0)
+    w4, w8 = weighting_function(32, 0.5, 4.0), weighting_function(32, 0.5, 8.0)
     # same ends in box units, finer centre
     assert (w8[0] / 8).item() == -1.0 and (w8[32] / 8).item() == 1.0
     assert (w8[31] / 8).item() == pytest.approx(0.5, abs=1e-6)
@@ -161,8 +161,10 @@ def test_ddf_worked_example():
     val = ddf_loss(s, t, weight, mask, temperature=5.0)
     assert val.item() == pytest.approx(0.44747, abs=1e-5)
     # the per-row KL of D-FINE's DDF (Peng et al., 2024)
-    kl = F.kl_div(F.log_softmax(s[0, 0, :33] / 5, -1),
-                  F.softmax(t[0, 0, :33] / 5, -1), reduction='sum')
+    kl = F.kl_div(
+        F.log_softmax(s[0, 0, :33] / 5, -1),
+        F.softmax(t[0, 0, :33] / 5, -1),
+        reduction='sum')
     assert kl.item() == pytest.approx(0.027537, abs=1e-6)
     # counts scaled by 8 / B cancel
     scaled = ddf_loss(s, t, weight, mask, 5.0, num_pos=4 * 8, num_neg=4 * 8)
@@ -198,8 +200,8 @@ def test_ddf_gradient_reaches_student_only():
     scale = torch.full((2, 3), math.sqrt(20) / (20 * norm))
     scale[0, 1] = math.sqrt(4) / (4 * norm)
     expect = (scale * weight)[..., None, None] * temp * (p_s - p_t)
-    assert torch.allclose(s.grad, expect.reshape(2, 3, 132), atol=1e-7,
-                          rtol=1e-4)
+    assert torch.allclose(
+        s.grad, expect.reshape(2, 3, 132), atol=1e-7, rtol=1e-4)
 
 
 def _union_reference(matches):

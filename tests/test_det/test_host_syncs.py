@@ -57,8 +57,10 @@ def _record_loss_step(model, num_items):
     from mmdet.testing import demo_mm_inputs
     model.train()
     packed = demo_mm_inputs(
-        batch_size=len(num_items), image_shapes=(3, 64, 96),
-        num_items=num_items, num_classes=3)
+        batch_size=len(num_items),
+        image_shapes=(3, 64, 96),
+        num_items=num_items,
+        num_classes=3)
     data = model.data_preprocessor(packed, True)
     with HostSyncRecorder() as rec:
         losses = model.loss(data['inputs'], data['data_samples'])

@@ -23,7 +23,10 @@ class CaptureOutputs(Hook):
     def __init__(self):
         self.outputs = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.outputs.append(outputs)
 
@@ -35,8 +38,11 @@ def save_teacher(path: Path, model_cfg: dict) -> str:
     return str(path)
 
 
-def distill_runner(tmp: Path, losses: dict, iters: int = 1,
-                   student: dict = None, teacher: dict = None,
+def distill_runner(tmp: Path,
+                   losses: dict,
+                   iters: int = 1,
+                   student: dict = None,
+                   teacher: dict = None,
                    **cfg) -> Runner:
     """A Runner of a tiny PSPNet pair on 64x64 shapes, one image per step
     per sample, no validation."""
@@ -45,8 +51,9 @@ def distill_runner(tmp: Path, losses: dict, iters: int = 1,
         generate_shapes(str(data), num_train=4, num_val=2, size=64)
     teacher = teacher or dict(model=tiny_pspnet(width=32))
     if 'checkpoint' not in teacher:
-        teacher = dict(teacher, checkpoint=save_teacher(
-            tmp / 'teacher.pth', teacher['model']))
+        teacher = dict(
+            teacher,
+            checkpoint=save_teacher(tmp / 'teacher.pth', teacher['model']))
     config = dict(
         default_scope='mmseg',
         model=dict(
@@ -59,8 +66,11 @@ def distill_runner(tmp: Path, losses: dict, iters: int = 1,
             batch_size=2,
             num_workers=0,
             sampler=dict(type='InfiniteSampler', shuffle=False),
-            dataset=dict(type='mmkd.ShapesDataset', data_root=str(data),
-                         split='train', pipeline=PIPELINE)),
+            dataset=dict(
+                type='mmkd.ShapesDataset',
+                data_root=str(data),
+                split='train',
+                pipeline=PIPELINE)),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),

@@ -4,19 +4,24 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
-from mmkd.distillers import (ComparisonOptimWrapperConstructor, Distiller,
-                             DistillComparison)
+from mmkd.distillers import (ComparisonOptimWrapperConstructor,
+                             DistillComparison, Distiller)
 from tests.test_distillers.runner_utils import PIPELINE, distill_runner
 from tests.utils import seg_batch, tiny_pspnet
 
-CWD = dict(type='mmkd.ChannelWiseDivergence', student='decode_head.conv_seg',
-           teacher='decode_head.conv_seg', loss_weight=5.0)
-FEAT = dict(type='mmkd.ChannelWiseDivergence', student='backbone.layer2',
-            teacher='backbone.layer2',
-            connector=dict(type='mmkd.ChannelAlignConnector',
-                           in_channels=32, out_channels=64))
-OPTIM = dict(type='OptimWrapper',
-             optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+CWD = dict(
+    type='mmkd.ChannelWiseDivergence',
+    student='decode_head.conv_seg',
+    teacher='decode_head.conv_seg',
+    loss_weight=5.0)
+FEAT = dict(
+    type='mmkd.ChannelWiseDivergence',
+    student='backbone.layer2',
+    teacher='backbone.layer2',
+    connector=dict(
+        type='mmkd.ChannelAlignConnector', in_channels=32, out_channels=64))
+OPTIM = dict(
+    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
 
 
 def teacher_checkpoint(tmp_path):
@@ -44,8 +49,10 @@ def train(model, steps, optim):
 
 def test_each_arm_equals_its_student_trained_alone(tmp_path):
     ckpt = teacher_checkpoint(tmp_path)
-    model = comparison(ckpt, plain=dict(), cwd=dict(losses=dict(
-        loss_cwd=CWD, loss_feat=FEAT)))
+    model = comparison(
+        ckpt,
+        plain=dict(),
+        cwd=dict(losses=dict(loss_cwd=CWD, loss_feat=FEAT)))
     plain = MODELS.build(tiny_pspnet(width=16))
     plain.load_state_dict(model.arms.plain.state_dict())
     alone = Distiller(
@@ -60,10 +67,14 @@ def test_each_arm_equals_its_student_trained_alone(tmp_path):
     optim = ComparisonOptimWrapperConstructor(OPTIM)(model)
     assert set(optim.keys()) == {'plain', 'cwd'}
     train(model, 3, optim)
-    train(plain, 3, OptimWrapper(torch.optim.SGD(
-        plain.parameters(), lr=0.05, momentum=0.9)))
-    train(alone, 3, OptimWrapper(torch.optim.SGD(
-        alone.parameters(), lr=0.05, momentum=0.9)))
+    train(
+        plain, 3,
+        OptimWrapper(
+            torch.optim.SGD(plain.parameters(), lr=0.05, momentum=0.9)))
+    train(
+        alone, 3,
+        OptimWrapper(
+            torch.optim.SGD(alone.parameters(), lr=0.05, momentum=0.9)))
     for arm, solo in (('plain', plain), ('cwd', alone)):
         ours = model.arms[arm].state_dict()
         theirs = solo.state_dict()
@@ -76,9 +87,11 @@ def test_each_arm_equals_its_student_trained_alone(tmp_path):
 
 
 def test_one_teacher_forward_per_step(tmp_path):
-    model = comparison(teacher_checkpoint(tmp_path), plain=dict(),
-                       cwd=dict(losses=dict(loss_cwd=CWD)),
-                       feat=dict(losses=dict(loss_feat=FEAT)))
+    model = comparison(
+        teacher_checkpoint(tmp_path),
+        plain=dict(),
+        cwd=dict(losses=dict(loss_cwd=CWD)),
+        feat=dict(losses=dict(loss_feat=FEAT)))
     calls = []
     model.teachers['teacher'].model.backbone.register_forward_pre_hook(
         lambda *_: calls.append(1))
@@ -90,25 +103,29 @@ def test_one_teacher_forward_per_step(tmp_path):
 
 def test_runner_validates_every_arm(tmp_path):
     runner = distill_runner(
-        tmp_path, {}, iters=2,
+        tmp_path, {},
+        iters=2,
         model=dict(
             type='mmkd.DistillComparison',
             student=dict(model=tiny_pspnet(width=16)),
-            teacher=dict(model=tiny_pspnet(width=32),
-                         checkpoint=teacher_checkpoint(tmp_path)),
+            teacher=dict(
+                model=tiny_pspnet(width=32),
+                checkpoint=teacher_checkpoint(tmp_path)),
             arms=dict(plain=dict(), cwd=dict(losses=dict(loss_cwd=CWD)))),
         optim_wrapper=dict(
             constructor='mmkd.ComparisonOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=2,
-                       val_interval=2),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2),
         val_cfg=dict(type='mmkd.ComparisonValLoop'),
         val_dataloader=dict(
-            batch_size=1, num_workers=0,
+            batch_size=1,
+            num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(type='mmkd.ShapesDataset',
-                         data_root=str(tmp_path / 'shapes'), split='val',
-                         pipeline=PIPELINE)),
+            dataset=dict(
+                type='mmkd.ShapesDataset',
+                data_root=str(tmp_path / 'shapes'),
+                split='val',
+                pipeline=PIPELINE)),
         val_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']))
     runner.train()
     metrics = runner.val_loop.history[-1]['metrics']
@@ -121,17 +138,20 @@ def test_runner_validates_every_arm(tmp_path):
 
 def test_export_an_arm(tmp_path):
     import importlib.util
+
     from tests.conftest import ROOT
     spec = importlib.util.spec_from_file_location(
         'export_student', ROOT / 'tools' / 'export_student.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    model = comparison(teacher_checkpoint(tmp_path), plain=dict(),
-                       cwd=dict(losses=dict(loss_feat=FEAT)))
+    model = comparison(
+        teacher_checkpoint(tmp_path),
+        plain=dict(),
+        cwd=dict(losses=dict(loss_feat=FEAT)))
     src = tmp_path / 'iter_1.pth'
     torch.save(dict(state_dict=model.state_dict(), meta={}), src)
-    for arm, student in (('cwd', model.arms.cwd.student),
-                         ('plain', model.arms.plain)):
+    for arm, student in (('cwd', model.arms.cwd.student), ('plain',
+                                                           model.arms.plain)):
         out = tool.export_student(str(src), str(tmp_path / f'{arm}.pth'),
                                   arm)['state_dict']
         assert out.keys() == student.state_dict().keys()  # no connector

@@ -104,8 +104,7 @@ def test_compiled_train_step_distils_as_eager(teacher_ckpt):
     model = _build(teacher_ckpt)
     compiled = _train(
         model, 2,
-        torch.compile(model.train_step,
-                      backend=_counting_backend(graphs)))
+        torch.compile(model.train_step, backend=_counting_backend(graphs)))
     eager = _train(_build(teacher_ckpt), 2)
     no_kd = _train(_build(teacher_ckpt), 2, scales=[0.0, 0.0])
     assert graphs, 'nothing was compiled'
@@ -113,12 +112,10 @@ def test_compiled_train_step_distils_as_eager(teacher_ckpt):
                for log in compiled[0])
     _assert_same(compiled, eager)
     # the distillation gradient reached the student
-    assert any(not torch.allclose(a, b)
-               for a, b in zip(compiled[1], no_kd[1]))
+    assert any(not torch.allclose(a, b) for a, b in zip(compiled[1], no_kd[1]))
 
 
-def test_student_compiled_in_place_keeps_its_taps(teacher_ckpt,
-                                                  monkeypatch):
+def test_student_compiled_in_place_keeps_its_taps(teacher_ckpt, monkeypatch):
     # a tap inside a compiled module fires only if its hook existed when
     # Dynamo traced the module: here the first step has no taps
     # (distill_scale 0), so by default the next step misses them

@@ -55,8 +55,10 @@ def test_runner_total_is_student_plus_distill_terms(tmp_path, name):
     """mmengine sums only keys containing 'loss'; an entry named 'cwd' must
     still train. Checked on the runner's own log values, to the last bit,
     and on the connector, which learns only through that term."""
-    losses = {name: dict(FEATURE, type='mmkd.ChannelWiseDivergence',
-                         loss_weight=5.0)}
+    losses = {
+        name: dict(
+            FEATURE, type='mmkd.ChannelWiseDivergence', loss_weight=5.0)
+    }
     runner = distill_runner(tmp_path, losses)
     capture = CaptureOutputs()
     runner.register_hook(capture)
@@ -64,19 +66,23 @@ def test_runner_total_is_student_plus_distill_terms(tmp_path, name):
     before = conn.detach().clone()
     runner.train()
     log = capture.outputs[0]
-    student = [v for k, v in log.items()
-               if k != 'loss' and not k.startswith('distill.')]
+    student = [
+        v for k, v in log.items()
+        if k != 'loss' and not k.startswith('distill.')
+    ]
     distill = log[f'distill.{name}']
-    assert set(log) == {'loss', 'decode.loss_ce', 'decode.acc_seg',
-                        f'distill.{name}'}
+    assert set(log) == {
+        'loss', 'decode.loss_ce', 'decode.acc_seg', f'distill.{name}'
+    }
     expected = 0
     for key, value in log.items():  # the same order parse_losses sums in
         if key.startswith('distill.') or 'loss' in key and key != 'loss':
             expected = expected + value
     assert torch.equal(log['loss'], expected)
     assert distill.item() > 1e-4  # a real term, not a zero placeholder
-    assert not torch.equal(log['loss'], sum(
-        v for k, v in log.items() if k.startswith('decode.loss')))
+    assert not torch.equal(
+        log['loss'],
+        sum(v for k, v in log.items() if k.startswith('decode.loss')))
     assert len(student) == 2  # decode.loss_ce and decode.acc_seg (not summed)
     assert not torch.equal(before, conn.detach())  # the term trained it
 
@@ -129,12 +135,12 @@ def test_data_samples_only_for_losses_that_take_them():
             model.teacher(data['inputs'], mode='tensor')
         except Exception:
             pass
-    teacher = model.teacher_taps.pop()[model.distill_losses.loss_mse.
-                                       teacher_tap]
+    teacher = model.teacher_taps.pop()[
+        model.distill_losses.loss_mse.teacher_tap]
     with model.student_taps:
         model.student.loss(data['inputs'], data['data_samples'])
-    student = model.student_taps.pop()[model.distill_losses.loss_mse.
-                                       student_tap]
+    student = model.student_taps.pop()[
+        model.distill_losses.loss_mse.student_tap]
     lifted = model.distill_losses.loss_mse.connectors[0](student)
     expected = 2.0 * F.mse_loss(lifted, teacher)
     assert torch.allclose(losses['distill.loss_mse'], expected, rtol=1e-6)

@@ -2,10 +2,9 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
-
-import torch.nn.functional as F
 
 from mmkd.distillers import Distiller
 from mmkd.distillers.distiller import _LossEntry
@@ -102,8 +101,10 @@ def test_dict_loss_names_and_scale(teacher_ckpt):
     entry = _LossEntry('loss_bpkd', CWD)
     edge, body = torch.tensor(1.), torch.tensor(2.)
     named = entry.named_outputs(dict(loss_edge=edge, loss_body=body))
-    assert named == {'distill.loss_bpkd_edge': (edge, True),
-                     'distill.loss_bpkd_body': (body, True)}
+    assert named == {
+        'distill.loss_bpkd_edge': (edge, True),
+        'distill.loss_bpkd_body': (body, True)
+    }
     data = model.data_preprocessor(seg_batch(), True)
     torch.manual_seed(0)
     full = model(**data, mode='loss')['distill.loss_cwd']
@@ -150,30 +151,57 @@ def test_connectors_train_and_are_saved(teacher_ckpt):
 
 
 def test_errors(teacher_ckpt, tmp_path):
-    with pytest.raises(KeyError, match=r"student has no module 'decode_head.conv_sg'.*'decode_head.conv_seg'"):
-        build(teacher_ckpt, dict(loss=dict(CWD, student='decode_head.conv_sg')))
-    with pytest.raises(KeyError, match=r"unknown type 'mmkd.ChannelWiseDivergenc'.*mmkd.ChannelWiseDivergence"):
-        build(teacher_ckpt, dict(loss=dict(CWD, type='mmkd.ChannelWiseDivergenc')))
+    with pytest.raises(
+            KeyError,
+            match=r"student has no module 'decode_head.conv_sg'.*'decode_head.conv_seg'"
+    ):
+        build(teacher_ckpt,
+              dict(loss=dict(CWD, student='decode_head.conv_sg')))
+    with pytest.raises(
+            KeyError,
+            match=r"unknown type 'mmkd.ChannelWiseDivergenc'.*mmkd.ChannelWiseDivergence"
+    ):
+        build(teacher_ckpt,
+              dict(loss=dict(CWD, type='mmkd.ChannelWiseDivergenc')))
     no_tap = copy.deepcopy(CWD)
     del no_tap['teacher']
-    with pytest.raises(KeyError, match=r"asks for no teacher tap: add teacher="):
+    with pytest.raises(
+            KeyError, match=r"asks for no teacher tap: add teacher="):
         build(teacher_ckpt, dict(loss=no_tap))
-    with pytest.raises(FileNotFoundError, match='teacher checkpoint .*missing.pth'):
+    with pytest.raises(
+            FileNotFoundError, match='teacher checkpoint .*missing.pth'):
         build((str(tmp_path / 'missing.pth'), None))
     bad = tmp_path / 'corrupt.pth'
     bad.write_bytes(b'not a checkpoint')
     with pytest.raises(RuntimeError, match='cannot read teacher checkpoint'):
         build((str(bad), None))
-    with pytest.raises(FileNotFoundError, match=r"config 'nope/missing.py' does not exist"):
-        Distiller(student=dict(config='nope/missing.py'),
-                  teacher=dict(model=tiny_pspnet()), losses=dict(l=CWD))
-    with pytest.raises(FileNotFoundError, match=r"Closest configs: mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py"):
-        Distiller(student=dict(config='mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscape-512x1024.py'),
-                  teacher=dict(model=tiny_pspnet()), losses=dict(l=CWD))
+    with pytest.raises(
+            FileNotFoundError,
+            match=r"config 'nope/missing.py' does not exist"):
+        Distiller(
+            student=dict(config='nope/missing.py'),
+            teacher=dict(model=tiny_pspnet()),
+            losses=dict(l=CWD))
+    with pytest.raises(
+            FileNotFoundError,
+            match=r"Closest configs: mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py"
+    ):
+        Distiller(
+            student=dict(
+                config='mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscape-512x1024.py'
+            ),
+            teacher=dict(model=tiny_pspnet()),
+            losses=dict(l=CWD))
     # shape mismatch without a connector: both shapes named, fix suggested
-    model = build(teacher_ckpt, dict(loss_feat=dict(
-        CWD, student='backbone.layer4', teacher='backbone.layer4')))
-    with pytest.raises(ValueError, match=r"gives \(2, 128, 8, 8\) but teacher 'backbone.layer4' gives \(2, 256, 8, 8\).*ChannelAlignConnector', in_channels=128, out_channels=256"):
+    model = build(
+        teacher_ckpt,
+        dict(
+            loss_feat=dict(
+                CWD, student='backbone.layer4', teacher='backbone.layer4')))
+    with pytest.raises(
+            ValueError,
+            match=r"gives \(2, 128, 8, 8\) but teacher 'backbone.layer4' gives \(2, 256, 8, 8\).*ChannelAlignConnector', in_channels=128, out_channels=256"
+    ):
         step(model)
 
 
@@ -187,17 +215,20 @@ def test_teacher_from_another_library(tmp_path):
     torch.save(teacher.state_dict(), path)  # a bare state dict works too
     model = Distiller(
         student=dict(model=tiny_pspnet(width=16)),
-        teacher=dict(model=teacher_cfg, scope='mmpretrain',
-                     checkpoint=str(path)),
-        losses=dict(loss_feat=dict(
-            type='mmkd.ChannelWiseDivergence',
-            student='backbone.layer4',
-            teacher='layer4',
-            connector=[
-                dict(type='mmkd.ChannelAlignConnector', in_channels=128,
-                     out_channels=512),
-                dict(type='mmkd.SpatialAlignConnector')
-            ])))
+        teacher=dict(
+            model=teacher_cfg, scope='mmpretrain', checkpoint=str(path)),
+        losses=dict(
+            loss_feat=dict(
+                type='mmkd.ChannelWiseDivergence',
+                student='backbone.layer4',
+                teacher='layer4',
+                connector=[
+                    dict(
+                        type='mmkd.ChannelAlignConnector',
+                        in_channels=128,
+                        out_channels=512),
+                    dict(type='mmkd.SpatialAlignConnector')
+                ])))
     assert type(model.teacher).__module__.startswith('mmpretrain')
     data = model.data_preprocessor(seg_batch(), True)
     student, teacher = records(model, data, 'loss_feat')
@@ -211,11 +242,15 @@ def test_teacher_from_another_library(tmp_path):
 
 
 def test_teacher_runs_only_as_far_as_the_taps(teacher_ckpt):
-    losses = dict(loss_feat=dict(
-        type='mmkd.ChannelWiseDivergence', student='backbone.layer1',
-        teacher='backbone.layer1',
-        connector=dict(type='mmkd.ChannelAlignConnector', in_channels=16,
-                       out_channels=32)))
+    losses = dict(
+        loss_feat=dict(
+            type='mmkd.ChannelWiseDivergence',
+            student='backbone.layer1',
+            teacher='backbone.layer1',
+            connector=dict(
+                type='mmkd.ChannelAlignConnector',
+                in_channels=16,
+                out_channels=32)))
     model = build(teacher_ckpt, losses)
     head_calls = []
     model.teacher.decode_head.conv_seg.register_forward_pre_hook(

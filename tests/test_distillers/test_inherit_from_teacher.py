@@ -72,12 +72,14 @@ def test_distiller_option_copies_in_init_weights():
     model = Distiller(
         student=dict(model=tiny_pspnet(width=16)),
         teacher=dict(model=tiny_pspnet(width=16)),
-        losses=dict(loss_cwd=dict(type='mmkd.ChannelWiseDivergence',
-                                  student='decode_head.conv_seg',
-                                  teacher='decode_head.conv_seg')),
+        losses=dict(
+            loss_cwd=dict(
+                type='mmkd.ChannelWiseDivergence',
+                student='decode_head.conv_seg',
+                teacher='decode_head.conv_seg')),
         load_teacher_checkpoint=False,
-        student_init_from_teacher=dict(prefixes=['decode_head'],
-                                       logger='silent'))
+        student_init_from_teacher=dict(
+            prefixes=['decode_head'], logger='silent'))
     teacher = model.teacher.state_dict()
     model.init_weights()
     student = model.student.state_dict()

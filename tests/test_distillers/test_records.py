@@ -14,9 +14,11 @@ def distiller(student_tap, teacher_tap='backbone.layer1.0'):
     return Distiller(
         student=dict(model=tiny_pspnet(width=16)),
         teacher=dict(model=tiny_pspnet(width=16)),
-        losses=dict(loss_feat=dict(
-            type='mmkd.ChannelWiseDivergence', student=student_tap,
-            teacher=teacher_tap)),
+        losses=dict(
+            loss_feat=dict(
+                type='mmkd.ChannelWiseDivergence',
+                student=student_tap,
+                teacher=teacher_tap)),
         load_teacher_checkpoint=False)
 
 
@@ -24,11 +26,11 @@ def produced(module, source='output'):
     """What the module itself produced, copied at once (the reference)."""
     seen = []
     if source == 'output':
-        module.register_forward_hook(lambda m, a, out: seen.append(
-            out.detach().clone()))
+        module.register_forward_hook(
+            lambda m, a, out: seen.append(out.detach().clone()))
     else:
-        module.register_forward_pre_hook(lambda m, a: seen.append(
-            a[0].detach().clone()))
+        module.register_forward_pre_hook(
+            lambda m, a: seen.append(a[0].detach().clone()))
     return seen
 
 
@@ -40,8 +42,10 @@ def test_mmseg_resnet_inplace_change_is_an_error(tap, fix):
     model = distiller(tap)
     data = model.data_preprocessor(seg_batch(), True)
     name = tap if isinstance(tap, str) else tap['path']
-    with pytest.raises(RuntimeError, match=rf"student tap '{name}'.* changed "
-                       r'in place afterwards.*copy=True'):
+    with pytest.raises(
+            RuntimeError,
+            match=rf"student tap '{name}'.* changed "
+            r'in place afterwards.*copy=True'):
         model(**data, mode='loss')
 
 
@@ -52,16 +56,16 @@ def test_copy_records_what_the_module_produced():
     data = model.data_preprocessor(seg_batch(), True)
     with model.student_taps:
         model.student.loss(data['inputs'], data['data_samples'])
-    record = model.student_taps.pop()[model.distill_losses.loss_feat.
-                                      student_tap]
+    record = model.student_taps.pop()[
+        model.distill_losses.loss_feat.student_tap]
     assert torch.equal(record.detach(), seen[0])
     assert torch.isfinite(model(**data, mode='loss')['distill.loss_feat'])
 
 
 def test_mmdet_resnet_and_mmcv_convmodule():
     with DefaultScope.overwrite_default_scope('mmdet'):
-        resnet = MODELS.build(dict(type='mmdet.ResNet', depth=18,
-                                   base_channels=8))
+        resnet = MODELS.build(
+            dict(type='mmdet.ResNet', depth=18, base_channels=8))
     resnet.eval()  # BN on 1x1 maps; in-place changes happen in eval too
     taps = FeatureTaps(resnet, [Tap('layer1.0.bn2')], 'teacher')
     with torch.no_grad(), taps:
@@ -91,10 +95,16 @@ def test_norm_tap_survives_syncbn_revert_in_a_real_runner(tmp_path):
     student['backbone']['norm_cfg'] = dict(type='SyncBN', requires_grad=True)
     tap = dict(path='backbone.layer1.0.bn1', source='input')
     runner = distill_runner(
-        tmp_path, dict(loss_norm=dict(
-            type='mmkd.ChannelWiseDivergence', student=tap, teacher=tap,
-            connector=dict(type='mmkd.ChannelAlignConnector',
-                           in_channels=16, out_channels=32))),
+        tmp_path,
+        dict(
+            loss_norm=dict(
+                type='mmkd.ChannelWiseDivergence',
+                student=tap,
+                teacher=tap,
+                connector=dict(
+                    type='mmkd.ChannelAlignConnector',
+                    in_channels=16,
+                    out_channels=32))),
         student=dict(model=student))
     capture = CaptureOutputs()
     runner.register_hook(capture)

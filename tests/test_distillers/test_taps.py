@@ -25,7 +25,10 @@ def test_output_and_input_taps():
 
 
 def test_wrong_path_lists_closest_names():
-    with pytest.raises(KeyError, match=r"no module '1.2'; closest valid names: \['1.1', '1.0', '1'\]"):
+    with pytest.raises(
+            KeyError,
+            match=r"no module '1.2'; closest valid names: \['1.1', '1.0', '1'\]"
+    ):
         FeatureTaps(net(), [Tap('1.2')], 'student')
 
 
@@ -34,7 +37,8 @@ def test_missing_record_is_an_error():
     taps = FeatureTaps(model, [Tap('1.1')], 'teacher')
     with taps:
         model[0](torch.randn(1, 3, 2, 2))
-    with pytest.raises(RuntimeError, match=r"never ran the tapped modules \['1.1'\]"):
+    with pytest.raises(
+            RuntimeError, match=r"never ran the tapped modules \['1.1'\]"):
         taps.pop()
 
 

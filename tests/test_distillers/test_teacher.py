@@ -11,18 +11,25 @@ from mmengine.structures import PixelData
 from mmkd.distillers import Distiller
 from tests.utils import seg_batch, tiny_pspnet
 
-CWD = dict(type='mmkd.ChannelWiseDivergence', student='decode_head.conv_seg',
-           teacher='decode_head.conv_seg')
-LAYER1 = dict(type='mmkd.ChannelWiseDivergence', student='backbone.layer1',
-              teacher='backbone.layer1')
+CWD = dict(
+    type='mmkd.ChannelWiseDivergence',
+    student='decode_head.conv_seg',
+    teacher='decode_head.conv_seg')
+LAYER1 = dict(
+    type='mmkd.ChannelWiseDivergence',
+    student='backbone.layer1',
+    teacher='backbone.layer1')
 
 
 def checkpoint(path, drop=()):
     """A teacher checkpoint without the keys starting with ``drop``."""
     with DefaultScope.overwrite_default_scope('mmseg'):
         teacher = MODELS.build(tiny_pspnet(width=16))
-    state = {k: v for k, v in teacher.state_dict().items()
-             if not k.startswith(tuple(drop))}
+    state = {
+        k: v
+        for k, v in teacher.state_dict().items()
+        if not k.startswith(tuple(drop))
+    }
     torch.save(dict(state_dict=state), path)
     return str(path)
 
@@ -30,8 +37,10 @@ def checkpoint(path, drop=()):
 def build(ckpt, losses=CWD, teacher_model=None, **teacher):
     return Distiller(
         student=dict(model=tiny_pspnet(width=16)),
-        teacher=dict(model=teacher_model or tiny_pspnet(width=16),
-                     checkpoint=ckpt, **teacher),
+        teacher=dict(
+            model=teacher_model or tiny_pspnet(width=16),
+            checkpoint=ckpt,
+            **teacher),
         losses=dict(loss_kd=losses))
 
 
@@ -43,8 +52,10 @@ def first_step(model):
 def test_missing_weights_the_taps_need_are_an_error(tmp_path):
     ckpt = checkpoint(tmp_path / 'no_head.pth', drop=['decode_head.'])
     model = build(ckpt)
-    with pytest.raises(RuntimeError, match=r'leaves \d+ weights that the '
-                       r"teacher taps depend on untrained: \['decode_head"):
+    with pytest.raises(
+            RuntimeError,
+            match=r'leaves \d+ weights that the '
+            r"teacher taps depend on untrained: \['decode_head"):
         first_step(model)
     # explicitly non-strict: trains, with the head as initialised
     assert 'distill.loss_kd' in first_step(build(ckpt, strict=False))
@@ -62,10 +73,12 @@ def test_missing_weights_past_the_taps_are_allowed(tmp_path):
 def test_preprocessing_mismatch_is_an_error(tmp_path):
     ckpt = checkpoint(tmp_path / 't.pth')
     other = tiny_pspnet(width=16)
-    other['data_preprocessor'].update(mean=[0., 0., 0.], std=[255.] * 3,
-                                      bgr_to_rgb=False)
-    with pytest.raises(ValueError, match=r'normalises its inputs differently'
-                       r".*mean=\(0.0, 0.0, 0.0\).*preprocessing='own'"):
+    other['data_preprocessor'].update(
+        mean=[0., 0., 0.], std=[255.] * 3, bgr_to_rgb=False)
+    with pytest.raises(
+            ValueError,
+            match=r'normalises its inputs differently'
+            r".*mean=\(0.0, 0.0, 0.0\).*preprocessing='own'"):
         build(ckpt, teacher_model=other)
 
 
@@ -73,16 +86,20 @@ def test_own_preprocessing_gives_the_teacher_its_normalisation(tmp_path):
     """With preprocessing='own', the teacher's input equals what its own
     data preprocessor makes of the raw batch."""
     other = tiny_pspnet(width=16)
-    other['data_preprocessor'].update(mean=[10., 20., 30.],
-                                      std=[50., 60., 70.], bgr_to_rgb=False,
-                                      pad_val=-1)
-    model = build(checkpoint(tmp_path / 't.pth'), teacher_model=other,
-                  preprocessing='own')
+    other['data_preprocessor'].update(
+        mean=[10., 20., 30.],
+        std=[50., 60., 70.],
+        bgr_to_rgb=False,
+        pad_val=-1)
+    model = build(
+        checkpoint(tmp_path / 't.pth'),
+        teacher_model=other,
+        preprocessing='own')
     batch = seg_batch(size=(48, 64))
     # one smaller image: its padding must get the teacher's pad value
     batch['inputs'][1] = batch['inputs'][1][:, :40, :56]
-    batch['data_samples'][1].set_metainfo(dict(img_shape=(40, 56),
-                                               ori_shape=(40, 56)))
+    batch['data_samples'][1].set_metainfo(
+        dict(img_shape=(40, 56), ori_shape=(40, 56)))
     batch['data_samples'][1].gt_sem_seg = PixelData(
         data=batch['data_samples'][1].gt_sem_seg.data[:, :40, :56])
     seen = []
@@ -91,12 +108,14 @@ def test_own_preprocessing_gives_the_teacher_its_normalisation(tmp_path):
     raw = [x.clone() for x in batch['inputs']]
     data = model.data_preprocessor(batch, True)
     model(**data, mode='loss')
-    own = [model.teacher.data_preprocessor(dict(inputs=[x]), False)['inputs'][0]
-           for x in raw]  # one by one: test mode wants equal sizes
+    own = [
+        model.teacher.data_preprocessor(dict(inputs=[x]), False)['inputs'][0]
+        for x in raw
+    ]  # one by one: test mode wants equal sizes
     assert seen[0].shape == data['inputs'].shape == (2, 3, 48, 64)
     torch.testing.assert_close(seen[0][0], own[0], rtol=0, atol=1e-5)
-    torch.testing.assert_close(seen[0][1, :, :40, :56], own[1],
-                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        seen[0][1, :, :40, :56], own[1], rtol=0, atol=1e-5)
     assert (seen[0][1, :, 40:] == -1).all()
     assert (seen[0][1, :, :, 56:] == -1).all()
     # the student's batch is the student's own normalisation
@@ -148,8 +167,10 @@ def test_bf16_teacher_gives_fp32_records_close_to_fp32(tmp_path):
 
 def test_fp16_teacher_on_cpu_is_refused(tmp_path):
     model = build(checkpoint(tmp_path / 't.pth'), precision='fp16')
-    with pytest.raises(ValueError, match=r"precision='fp16' on the CPU.*"
-                       r"Use precision='bf16'"):
+    with pytest.raises(
+            ValueError,
+            match=r"precision='fp16' on the CPU.*"
+            r"Use precision='bf16'"):
         first_step(model)
     with pytest.raises(ValueError, match=r'one of \[.bf16.'):
         build(checkpoint(tmp_path / 't.pth'), precision='int8')

@@ -8,20 +8,25 @@ from mmkd.distillers import Distiller
 from tests.utils import seg_batch, tiny_pspnet
 
 LOSSES = dict(
-    loss_head=dict(type='mmkd.ChannelWiseDivergence',
-                   student='decode_head.conv_seg',
-                   teacher='wide:decode_head.conv_seg'),
-    loss_feat=dict(type='mmkd.ChannelWiseDivergence',
-                   student='backbone.layer2', teacher='narrow:backbone.layer2'))
+    loss_head=dict(
+        type='mmkd.ChannelWiseDivergence',
+        student='decode_head.conv_seg',
+        teacher='wide:decode_head.conv_seg'),
+    loss_feat=dict(
+        type='mmkd.ChannelWiseDivergence',
+        student='backbone.layer2',
+        teacher='narrow:backbone.layer2'))
 
 
 def build(**kwargs):
     return Distiller(
         student=dict(model=tiny_pspnet(width=16)),
-        teachers=dict(wide=dict(model=tiny_pspnet(width=32)),
-                      narrow=dict(model=tiny_pspnet(width=16))),
+        teachers=dict(
+            wide=dict(model=tiny_pspnet(width=32)),
+            narrow=dict(model=tiny_pspnet(width=16))),
         losses=kwargs.pop('losses', LOSSES),
-        load_teacher_checkpoint=False, **kwargs)
+        load_teacher_checkpoint=False,
+        **kwargs)
 
 
 def count_calls(module):
@@ -36,10 +41,11 @@ def test_each_teacher_runs_once_and_only_as_far_as_its_taps():
     assert not {id(p) for t in (wide, narrow) for p in t.parameters()} & \
         {id(p) for p in model.parameters()}
     assert not any(k.startswith('teachers') for k in model.state_dict())
-    calls = dict(wide=count_calls(wide.backbone),
-                 narrow=count_calls(narrow.backbone),
-                 narrow_layer3=count_calls(narrow.backbone.layer3),
-                 narrow_head=count_calls(narrow.decode_head.conv_seg))
+    calls = dict(
+        wide=count_calls(wide.backbone),
+        narrow=count_calls(narrow.backbone),
+        narrow_layer3=count_calls(narrow.backbone.layer3),
+        narrow_head=count_calls(narrow.decode_head.conv_seg))
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     for _ in range(3):
         log = model.train_step(seg_batch(), optim)
@@ -64,17 +70,22 @@ def test_records_come_from_the_named_teacher():
 
 
 def test_tap_naming_errors():
-    bad = dict(LOSSES, loss_head=dict(LOSSES['loss_head'],
-                                      teacher='decode_head.conv_seg'))
-    with pytest.raises(KeyError, match=r"names no known teacher.*"
-                       r"'<name>:decode_head.conv_seg', name one of "
-                       r"\['narrow', 'wide'\]"):
+    bad = dict(
+        LOSSES,
+        loss_head=dict(LOSSES['loss_head'], teacher='decode_head.conv_seg'))
+    with pytest.raises(
+            KeyError,
+            match=r"names no known teacher.*"
+            r"'<name>:decode_head.conv_seg', name one of "
+            r"\['narrow', 'wide'\]"):
         build(losses=bad)
     with pytest.raises(ValueError, match=r"teacher 'unused' is not used"):
-        Distiller(student=dict(model=tiny_pspnet(width=16)),
-                  teachers=dict(wide=dict(model=tiny_pspnet(width=32)),
-                                unused=dict(model=tiny_pspnet(width=16))),
-                  losses=dict(loss_head=LOSSES['loss_head']),
-                  load_teacher_checkpoint=False)
+        Distiller(
+            student=dict(model=tiny_pspnet(width=16)),
+            teachers=dict(
+                wide=dict(model=tiny_pspnet(width=32)),
+                unused=dict(model=tiny_pspnet(width=16))),
+            losses=dict(loss_head=LOSSES['loss_head']),
+            load_teacher_checkpoint=False)
     with pytest.raises(RuntimeError, match='several teachers'):
         build().teacher

@@ -9,13 +9,18 @@ from mmkd.hooks import DistillScheduleHook, distill_factor
 def test_factor_shapes():
     assert [distill_factor(i, warmup=4) for i in range(5)] == \
         [0.25, 0.5, 0.75, 1.0, 1.0]
-    cos = [distill_factor(i, decay='cosine', decay_begin=10, decay_end=20)
-           for i in (0, 10, 15, 20, 30)]
+    cos = [
+        distill_factor(i, decay='cosine', decay_begin=10, decay_end=20)
+        for i in (0, 10, 15, 20, 30)
+    ]
     assert cos == pytest.approx([1, 1, 0.5, 0, 0])
-    assert distill_factor(15, decay='cosine', decay_begin=10, decay_end=20,
-                          min_factor=0.2) == pytest.approx(0.6)
-    assert [distill_factor(i, decay='step', milestones=[2, 4], gamma=0.5)
-            for i in (1, 2, 4)] == [1, 0.5, 0.25]
+    assert distill_factor(
+        15, decay='cosine', decay_begin=10, decay_end=20,
+        min_factor=0.2) == pytest.approx(0.6)
+    assert [
+        distill_factor(i, decay='step', milestones=[2, 4], gamma=0.5)
+        for i in (1, 2, 4)
+    ] == [1, 0.5, 0.25]
     assert distill_factor(9, warmup=4, stop=10) == 1
     assert distill_factor(10, warmup=4, stop=10) == 0
     # warm-up and decay multiply

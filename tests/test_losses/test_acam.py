@@ -35,11 +35,12 @@ def worked_example():
 ])
 def test_masked_losses_hand_values(mask_c, mask_s, expected):
     teacher, student = worked_example()
-    loss_c, loss_s = acam_masked_losses(teacher,
-                                        student,
-                                        torch.tensor([[mask_c]]),
-                                        torch.tensor([[mask_s]]),
-                                        eps=0)
+    loss_c, loss_s = acam_masked_losses(
+        teacher,
+        student,
+        torch.tensor([[mask_c]]),
+        torch.tensor([[mask_s]]),
+        eps=0)
     assert (loss_c.item(), loss_s.item()) == pytest.approx(expected)
 
 
@@ -49,12 +50,8 @@ def test_masked_losses_properties():
     ones_c, ones_s = torch.ones(2, 3, 5), torch.ones(2, 3, 12)
     mse = F.mse_loss(s, t).item()
     for c, s_ in (acam_masked_losses(t, s, ones_c, ones_s, eps=0),
-                  acam_masked_losses(t,
-                                     s,
-                                     ones_c * .3,
-                                     ones_s * .3,
-                                     'sum_sq',
-                                     eps=0)):
+                  acam_masked_losses(
+                      t, s, ones_c * .3, ones_s * .3, 'sum_sq', eps=0)):
         assert (c.item(), s_.item()) == pytest.approx((mse, mse), rel=1e-5)
     half = acam_masked_losses(t, s, ones_c * .5, ones_s * .5, eps=0)
     assert [x.item() for x in half] == pytest.approx([mse / 2] * 2, rel=1e-5)
@@ -91,8 +88,8 @@ def test_sdpa_equals_naive(dq, dv):
     q, k, v = torch.randn(2, 37, dq), torch.randn(2, 23,
                                                   dq), torch.randn(2, 23, dv)
     # strided inputs, as conv(x).flatten(2).transpose(1, 2) gives them
-    q, k, v = (x.transpose(1, 2).contiguous().transpose(1, 2)
-               for x in (q, k, v))
+    q, k, v = (
+        x.transpose(1, 2).contiguous().transpose(1, 2) for x in (q, k, v))
     ref = naive_attention(q, k, v, dq**-0.5)
     out = cross_attention(q, k, v, dq**-0.5)
     assert out.shape == (2, 37, dv) and out.is_contiguous()
@@ -169,11 +166,8 @@ def test_memory_estimate_and_budget():
     naive = attention_memory_bytes(n, n, 128, 256, 4, True) / 2**30
     fused = attention_memory_bytes(n, n, 256, 256, 4, False) / 2**30
     assert 45 < naive < 55 and fused < 1
-    loss = ACAMKDLoss(4,
-                      8,
-                      num_masks=2,
-                      use_sdpa=False,
-                      attention_budget_gib=1e-4)
+    loss = ACAMKDLoss(
+        4, 8, num_masks=2, use_sdpa=False, attention_budget_gib=1e-4)
     s, t = torch.randn(1, 4, 16, 16), torch.randn(1, 8, 16, 16)
     with pytest.raises(RuntimeError, match='use_sdpa=True.*kv_pool_stride'):
         loss(s, t)
@@ -231,8 +225,8 @@ def test_equal_features_give_zero_distill_loss():
         loss.units[0].align.weight.copy_(torch.eye(6)[:, :, None, None])
         loss.units[0].align.bias.zero_()
     t = torch.randn(2, 6, 4, 4)
-    assert loss(t.clone(), t)['loss_distill'].item() == pytest.approx(0,
-                                                                      abs=1e-7)
+    assert loss(t.clone(), t)['loss_distill'].item() == pytest.approx(
+        0, abs=1e-7)
 
 
 def test_sdpa_and_naive_loss_agree():
@@ -261,10 +255,8 @@ def test_gradients_reach_units_and_student_not_teacher():
     # only through K/V, sends it nothing; the imitation term still does.
     loss.detach_student_in_fusion = True
     out = loss(s, t)
-    grad_div, = torch.autograd.grad(out['loss_div'],
-                                    s,
-                                    retain_graph=True,
-                                    allow_unused=True)
+    grad_div, = torch.autograd.grad(
+        out['loss_div'], s, retain_graph=True, allow_unused=True)
     assert grad_div is None or grad_div.abs().sum() == 0
     grad_distill, = torch.autograd.grad(out['loss_distill'], s)
     assert grad_distill.abs().sum() > 0
@@ -273,11 +265,8 @@ def test_gradients_reach_units_and_student_not_teacher():
 def test_every_unit_in_the_graph_whatever_the_switches():
     """DDP without find_unused_parameters: masks detached in the loss and
     Dice on spatial masks only leave m_c unused but for the zero path."""
-    loss = ACAMKDLoss(8,
-                      16,
-                      num_masks=3,
-                      detach_masks_in_loss=True,
-                      dice_on='spatial')
+    loss = ACAMKDLoss(
+        8, 16, num_masks=3, detach_masks_in_loss=True, dice_on='spatial')
     s, t = make_pair()
     out = loss(s, t)
     (out['loss_distill'] + out['loss_div']).backward()
@@ -302,9 +291,8 @@ def test_levels_sum_and_switches():
         single.units[0].load_state_dict(unit.state_dict())
         parts.append(single(s[i], t[i]))
     for key in ('loss_distill', 'loss_div'):
-        assert out[key].item() == pytest.approx(sum(p[key].item()
-                                                    for p in parts),
-                                                rel=1e-6)
+        assert out[key].item() == pytest.approx(
+            sum(p[key].item() for p in parts), rel=1e-6)
     shared = ACAMKDLoss([8, 8, 8], 16, num_levels=3, share_modules=True)
     assert len(shared.units) == 1 and math.isfinite(
         shared(s, t)['loss_distill'].item())
@@ -369,69 +357,82 @@ def test_distiller_detection_with_an_empty_image(tmp_path):
     from mmkd.distillers import Distiller
     from tests.utils import det_batch
 
-    retina = dict(type='mmdet.RetinaNet',
-                  data_preprocessor=dict(type='mmdet.DetDataPreprocessor',
-                                         mean=[123.675, 116.28, 103.53],
-                                         std=[58.395, 57.12, 57.375],
-                                         bgr_to_rgb=True,
-                                         pad_size_divisor=32),
-                  backbone=dict(type='mmdet.ResNet',
-                                depth=18,
-                                base_channels=8,
-                                out_indices=(1, 2, 3),
-                                norm_eval=False),
-                  neck=dict(type='mmdet.FPN',
-                            in_channels=[16, 32, 64],
-                            out_channels=16,
-                            start_level=0,
-                            add_extra_convs='on_input',
-                            num_outs=4),
-                  bbox_head=dict(
-                      type='mmdet.RetinaHead',
-                      num_classes=3,
-                      in_channels=16,
-                      stacked_convs=1,
-                      feat_channels=16,
-                      anchor_generator=dict(type='AnchorGenerator',
-                                            octave_base_scale=4,
-                                            scales_per_octave=3,
-                                            ratios=[0.5, 1.0, 2.0],
-                                            strides=[8, 16, 32, 64]),
-                      bbox_coder=dict(type='DeltaXYWHBBoxCoder',
-                                      target_means=[.0, .0, .0, .0],
-                                      target_stds=[1.0, 1.0, 1.0, 1.0]),
-                      loss_cls=dict(type='FocalLoss',
-                                    use_sigmoid=True,
-                                    gamma=2.0,
-                                    alpha=0.25,
-                                    loss_weight=1.0),
-                      loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
-                  train_cfg=dict(assigner=dict(type='MaxIoUAssigner',
-                                               pos_iou_thr=0.5,
-                                               neg_iou_thr=0.4,
-                                               min_pos_iou=0,
-                                               ignore_iof_thr=-1),
-                                 sampler=dict(type='PseudoSampler'),
-                                 allowed_border=-1,
-                                 pos_weight=-1,
-                                 debug=False),
-                  test_cfg=dict(nms_pre=100,
-                                min_bbox_size=0,
-                                score_thr=0.05,
-                                nms=dict(type='nms', iou_threshold=0.5),
-                                max_per_img=10))
+    retina = dict(
+        type='mmdet.RetinaNet',
+        data_preprocessor=dict(
+            type='mmdet.DetDataPreprocessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            pad_size_divisor=32),
+        backbone=dict(
+            type='mmdet.ResNet',
+            depth=18,
+            base_channels=8,
+            out_indices=(1, 2, 3),
+            norm_eval=False),
+        neck=dict(
+            type='mmdet.FPN',
+            in_channels=[16, 32, 64],
+            out_channels=16,
+            start_level=0,
+            add_extra_convs='on_input',
+            num_outs=4),
+        bbox_head=dict(
+            type='mmdet.RetinaHead',
+            num_classes=3,
+            in_channels=16,
+            stacked_convs=1,
+            feat_channels=16,
+            anchor_generator=dict(
+                type='AnchorGenerator',
+                octave_base_scale=4,
+                scales_per_octave=3,
+                ratios=[0.5, 1.0, 2.0],
+                strides=[8, 16, 32, 64]),
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder',
+                target_means=[.0, .0, .0, .0],
+                target_stds=[1.0, 1.0, 1.0, 1.0]),
+            loss_cls=dict(
+                type='FocalLoss',
+                use_sigmoid=True,
+                gamma=2.0,
+                alpha=0.25,
+                loss_weight=1.0),
+            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+        train_cfg=dict(
+            assigner=dict(
+                type='MaxIoUAssigner',
+                pos_iou_thr=0.5,
+                neg_iou_thr=0.4,
+                min_pos_iou=0,
+                ignore_iof_thr=-1),
+            sampler=dict(type='PseudoSampler'),
+            allowed_border=-1,
+            pos_weight=-1,
+            debug=False),
+        test_cfg=dict(
+            nms_pre=100,
+            min_bbox_size=0,
+            score_thr=0.05,
+            nms=dict(type='nms', iou_threshold=0.5),
+            max_per_img=10))
     teacher = copy.deepcopy(retina)
     teacher['neck']['out_channels'] = 32
     teacher['bbox_head'].update(in_channels=32, feat_channels=32)
-    model = Distiller(student=dict(model=retina, scope='mmdet'),
-                      teacher=dict(model=teacher, scope='mmdet'),
-                      losses=dict(loss_acam=dict(type='mmkd.ACAMKDLoss',
-                                                 student='neck',
-                                                 teacher='neck',
-                                                 student_channels=16,
-                                                 teacher_channels=32,
-                                                 num_levels=4)),
-                      load_teacher_checkpoint=False)
+    model = Distiller(
+        student=dict(model=retina, scope='mmdet'),
+        teacher=dict(model=teacher, scope='mmdet'),
+        losses=dict(
+            loss_acam=dict(
+                type='mmkd.ACAMKDLoss',
+                student='neck',
+                teacher='neck',
+                student_channels=16,
+                teacher_channels=32,
+                num_levels=4)),
+        load_teacher_checkpoint=False)
     batch = det_batch(size=(64, 96), num_boxes=(0, 2))
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     acam = model.distill_losses['loss_acam'].loss
@@ -460,7 +461,8 @@ def test_distiller_detection_with_an_empty_image(tmp_path):
     assert 'distill_losses.loss_acam.loss.units.3.m_s' in units
     assert len(units) == 4 * 9  # align, query, value (w, b), key, m_c, m_s
     torch.save(dict(state_dict=state), tmp_path / 'distiller.pth')
-    exported = export_student(str(tmp_path / 'distiller.pth'),
-                              str(tmp_path / 'student.pth'))['state_dict']
+    exported = export_student(
+        str(tmp_path / 'distiller.pth'),
+        str(tmp_path / 'student.pth'))['state_dict']
     assert not any('units' in k or 'distill' in k for k in exported)
     assert len(exported) == len(model.student.state_dict())

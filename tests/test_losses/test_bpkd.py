@@ -55,19 +55,19 @@ def _reference(s,
 def test_cwd_hand_value():
     s = torch.zeros(1, 1, 1, 2)
     t = torch.tensor([[[[1.0, 0.0]]]])
-    assert channel_wise_divergence(s, t).item() == pytest.approx(0.110944,
-                                                                 abs=1e-6)
+    assert channel_wise_divergence(s, t).item() == pytest.approx(
+        0.110944, abs=1e-6)
 
 
 @pytest.mark.parametrize('mask,values', [
     (1.0,
-     dict(per_class_count=0.443776,
-          global_count=0.221888,
-          global_mass=0.221888)),
+     dict(
+         per_class_count=0.443776, global_count=0.221888,
+         global_mass=0.221888)),
     (0.5,
-     dict(per_class_count=0.060600,
-          global_count=0.030300,
-          global_mass=0.060600)),
+     dict(
+         per_class_count=0.060600, global_count=0.030300,
+         global_mass=0.060600)),
 ])
 def test_edge_hand_values(mask, values):
     s = torch.zeros(1, 2, 1, 1)
@@ -96,9 +96,8 @@ def test_seeded_example():
 
 def _random_case(seed, n=2, c=5, size=(48, 40), out=(6, 5)):
     g = torch.Generator().manual_seed(seed)
-    small = torch.randint(0,
-                          c, (n, 1, size[0] // 8, size[1] // 8),
-                          generator=g).float()
+    small = torch.randint(
+        0, c, (n, 1, size[0] // 8, size[1] // 8), generator=g).float()
     labels = F.interpolate(small, size=size)[:, 0].long()
     labels[torch.rand(n, *size, generator=g) < 0.05] = 255
     labels[:, :, -4:] = 255  # padding
@@ -116,19 +115,15 @@ def _random_case(seed, n=2, c=5, size=(48, 40), out=(6, 5)):
 def test_matches_reference(norm, zero_ignore, erode, tau_e, tau_b):
     s, t, labels = _random_case(3)
     kw = dict(zero_ignore_pixels=zero_ignore, erode_valid_region=erode)
-    le, lb = _reference(s,
-                        t,
-                        labels,
-                        norm=norm,
-                        tau_e=tau_e,
-                        tau_b=tau_b,
-                        **kw)
-    out = BPKDLoss(edge_weight=1.0,
-                   body_weight=1.0,
-                   edge_norm=norm,
-                   tau_edge=tau_e,
-                   tau_body=tau_b,
-                   **kw)(s, t, labels)
+    le, lb = _reference(
+        s, t, labels, norm=norm, tau_e=tau_e, tau_b=tau_b, **kw)
+    out = BPKDLoss(
+        edge_weight=1.0,
+        body_weight=1.0,
+        edge_norm=norm,
+        tau_edge=tau_e,
+        tau_body=tau_b,
+        **kw)(s, t, labels)
     torch.testing.assert_close(out['loss_edge'], le, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(out['loss_body'], lb, rtol=1e-5, atol=1e-6)
 
@@ -176,8 +171,8 @@ def test_body_exclude_edges():
     loss = BPKDLoss(body_weight=1.0, body_exclude_edges=True)
     m = loss.edge_mask(labels, s)
     fill = m > 0
-    expected = channel_wise_divergence(s.masked_fill(fill, -1e4),
-                                       t.masked_fill(fill, -1e4))
+    expected = channel_wise_divergence(
+        s.masked_fill(fill, -1e4), t.masked_fill(fill, -1e4))
     torch.testing.assert_close(loss(s, t, labels)['loss_body'], expected)
 
 

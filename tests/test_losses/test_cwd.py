@@ -24,8 +24,11 @@ def test_hand_value():
     s = torch.zeros(1, 1, 1, 2)
     t = torch.tensor([[[[1.0, 0.0]]]])
     e = math.e
-    expected = (e / (1 + e)) * math.log(2 * e / (1 + e)) + (
-        1 / (1 + e)) * math.log(2 / (1 + e))
+    expected = (e /
+                (1 + e)) * math.log(2 * e /
+                                    (1 + e)) + (1 /
+                                                (1 + e)) * math.log(2 /
+                                                                    (1 + e))
     assert channel_wise_divergence(s, t).item() == pytest.approx(
         0.110944, abs=1e-6)
     assert channel_wise_divergence(s, t).item() == pytest.approx(expected)
@@ -51,9 +54,10 @@ def test_properties():
     assert channel_wise_divergence(shifted, t).item() == pytest.approx(
         channel_wise_divergence(s, t).item(), rel=1e-5)
     # The mean over (N, C): duplicating the batch leaves it unchanged.
-    assert channel_wise_divergence(torch.cat([s, s]), torch.cat(
-        [t, t])).item() == pytest.approx(
-            channel_wise_divergence(s, t).item(), rel=1e-6)
+    assert channel_wise_divergence(torch.cat([s, s]),
+                                   torch.cat([t, t])).item() == pytest.approx(
+                                       channel_wise_divergence(s, t).item(),
+                                       rel=1e-6)
     assert ChannelWiseDivergence(loss_weight=0.)(s, t).item() == 0
 
 
@@ -83,6 +87,7 @@ def test_fp32_under_low_precision_inputs():
 
 def test_errors():
     with pytest.raises(ValueError, match=r'\(1, 2, 3, 3\).*\(1, 2, 4, 4\)'):
-        channel_wise_divergence(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 4, 4))
+        channel_wise_divergence(
+            torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 4, 4))
     with pytest.raises(ValueError, match='tau should be positive'):
         ChannelWiseDivergence(tau=0)

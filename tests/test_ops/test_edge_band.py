@@ -40,10 +40,8 @@ def test_no_frame_edges():
 @pytest.mark.parametrize('zero_ignore,cols', [(True, [7]), (False, [7, 8])])
 def test_ignore_row(zero_ignore, cols):
     labels = torch.tensor([[[0] * 8 + [255] * 8]])
-    band = gt_edge_band(labels,
-                        2, (1, 16),
-                        kernel_size=3,
-                        zero_ignore_pixels=zero_ignore)
+    band = gt_edge_band(
+        labels, 2, (1, 16), kernel_size=3, zero_ignore_pixels=zero_ignore)
     assert torch.nonzero(band[0, 0, 0])[:, 0].tolist() == cols
     assert band[0, 1].sum() == 0
 
@@ -65,15 +63,13 @@ def test_ignore_index_and_padding_both_ignored():
 def _random_labels(n, h, w, num_classes, seed):
     g = torch.Generator().manual_seed(seed)
     # Blocky maps (realistic edges) plus salt noise and a padded border.
-    small = torch.randint(0,
-                          num_classes, (n, 1, h // 4 + 1, w // 4 + 1),
-                          generator=g).float()
+    small = torch.randint(
+        0, num_classes, (n, 1, h // 4 + 1, w // 4 + 1), generator=g).float()
     labels = torch.nn.functional.interpolate(small, scale_factor=4.0)
     labels = labels[:, 0, :h, :w].long()
     noise = torch.rand(n, h, w, generator=g) < 0.05
-    labels[noise] = torch.randint(0,
-                                  num_classes, (int(noise.sum()), ),
-                                  generator=g)
+    labels[noise] = torch.randint(
+        0, num_classes, (int(noise.sum()), ), generator=g)
     labels[torch.rand(n, h, w, generator=g) < 0.03] = 255
     labels[:, -3:, :] = 255
     return labels
@@ -88,10 +84,11 @@ def _random_labels(n, h, w, num_classes, seed):
                           ((32, 32), (4, 4), 9, False, False, True)])
 def test_matches_dense_reference(size, out, k, zero_ignore, erode, agnostic):
     labels = _random_labels(2, *size, num_classes=6, seed=sum(size) + k)
-    kwargs = dict(kernel_size=k,
-                  zero_ignore_pixels=zero_ignore,
-                  erode_valid_region=erode,
-                  class_agnostic=agnostic)
+    kwargs = dict(
+        kernel_size=k,
+        zero_ignore_pixels=zero_ignore,
+        erode_valid_region=erode,
+        class_agnostic=agnostic)
     ref = dense_edge_band(labels, 7, out, **kwargs)
     fast = gt_edge_band(labels, 7, out, **kwargs)
     assert fast.shape == (2, 7, *out) and fast.dtype == torch.float32

@@ -15,8 +15,10 @@ runner = build_runner(parse_args())
 runner.train()
 student = runner.model.module.student
 out = Path(runner.work_dir).parent
-torch.save({k: p.detach() for k, p in student.named_parameters()},
+torch.save({k: p.detach()
+            for k, p in student.named_parameters()},
            out / f'rank{dist.get_rank()}.pth')
 losses = runner.model.module.distill_losses
-torch.save({k: p.detach() for k, p in losses.named_parameters()},
+torch.save({k: p.detach()
+            for k, p in losses.named_parameters()},
            out / f'rank{dist.get_rank()}_losses.pth')

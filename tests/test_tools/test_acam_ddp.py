@@ -39,8 +39,8 @@ def test_two_process_gloo_training_with_acam(tmp_path):
         *[f'{k}={v}' for k, v in options.items()]
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'distill.loss_acam_distill' in log and 'Iter(train) [2/2]' in log

@@ -20,16 +20,18 @@ def _tool():
     return module
 
 
-@pytest.mark.parametrize('config,size,classes', [
-    # demo (shapes): crop 128x128, 4 classes
-    ('demo/cwd_pspnet-r18-d8_pspnet-r18w16-d8_1xb8-200i_shapes-128x128.py',
-     (64, 96), None),
-    # CamVid: crop 176x224, 11 classes (fake labels up to 18 broke the CE)
-    ('bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py',
-     (48, 64), 11),
-    # detection: fake boxes, 80 COCO classes, pad_size_divisor 32
-    (RETINANET, (96, 128), 80),
-])
+@pytest.mark.parametrize(
+    'config,size,classes',
+    [
+        # demo (shapes): crop 128x128, 4 classes
+        ('demo/cwd_pspnet-r18-d8_pspnet-r18w16-d8_1xb8-200i_shapes-128x128.py',
+         (64, 96), None),
+        # CamVid: crop 176x224, 11 classes (fake labels up to 18 broke the CE)
+        ('bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py',
+         (48, 64), 11),
+        # detection: fake boxes, 80 COCO classes, pad_size_divisor 32
+        (RETINANET, (96, 128), 80),
+    ])
 def test_runs_at_the_asked_size(config, size, classes, capsys):
     _tool().main([
         str(CONFIGS / config), '--size', *map(str, size), '--batch', '2',
@@ -54,9 +56,8 @@ def test_reports_padding_it_cannot_avoid(capsys):
     # RetinaNet pads to a multiple of 32: 100 x 120 becomes 128 x 128, and
     # the header says so instead of printing the asked size.
     _tool().main([
-        str(CONFIGS / RETINANET),
-        '--size', '100', '120', '--batch', '2', '--iters', '1', '--warmup',
-        '0', '--device', 'cpu', '--skip-memory'
+        str(CONFIGS / RETINANET), '--size', '100', '120', '--batch', '2',
+        '--iters', '1', '--warmup', '0', '--device', 'cpu', '--skip-memory'
     ])
     out = capsys.readouterr().out
     assert 'batch: 2 x 3 x 128 x 128 ' in out, out
@@ -64,8 +65,9 @@ def test_reports_padding_it_cannot_avoid(capsys):
 
 
 def test_refuses_configs_without_a_teacher():
-    with pytest.raises(ValueError, match='not a mmkd.Distiller config.*'
-                       'benchmark_dfine'):
+    with pytest.raises(
+            ValueError, match='not a mmkd.Distiller config.*'
+            'benchmark_dfine'):
         _tool().main([
             str(CONFIGS / 'dfine/dfine_dino-4scale_r18_1xb4-4e_bccd.py'),
             '--skip-memory'

@@ -25,13 +25,14 @@ def test_two_process_gloo_training(tmp_path):
     cmd = [
         sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
         f'--master_port={free_port()}',
-        str(ROOT / 'tests' / 'test_tools' / 'ddp_worker.py'), str(DISTILL),
-        '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'run'),
-        '--cfg-options', *[f'{k}={v}' for k, v in options.items()]
+        str(ROOT / 'tests' / 'test_tools' / 'ddp_worker.py'),
+        str(DISTILL), '--launcher', 'pytorch', '--work-dir',
+        str(tmp_path / 'run'), '--cfg-options',
+        *[f'{k}={v}' for k, v in options.items()]
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'distill.loss_cwd' in log and 'Iter(train) [2/2]' in log, log

@@ -41,16 +41,20 @@ def data_options(data, tmp_path):
         # overridden from the command line: the loaders hold copies).
         return ([f'{loader}.dataset.data_root={CAMVID}'
                  for loader in LOADERS], {}, CAMVID_CLASSES[0])
-    root = generate_shapes(str(tmp_path / 'shapes'), num_train=8, num_val=4,
-                           size=64)
+    root = generate_shapes(
+        str(tmp_path / 'shapes'), num_train=8, num_val=4, size=64)
     classes = ShapesDataset.METAINFO['classes']
     options = []
     for loader in LOADERS:
-        options += [f'{loader}.dataset.type=mmkd.ShapesDataset',
-                    f'{loader}.dataset.data_root={root}']
+        options += [
+            f'{loader}.dataset.type=mmkd.ShapesDataset',
+            f'{loader}.dataset.data_root={root}'
+        ]
     heads = {
-        prefix: [f'{prefix}.{head}.num_classes={len(classes)}'
-                 for head in ('decode_head', 'auxiliary_head')]
+        prefix: [
+            f'{prefix}.{head}.num_classes={len(classes)}'
+            for head in ('decode_head', 'auxiliary_head')
+        ]
         for prefix in ('model', 'model.student.model', 'model.teacher.model')
     }
     return options, heads, classes[0]
@@ -58,8 +62,11 @@ def data_options(data, tmp_path):
 
 def run(*args, cwd=ROOT):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *map(str, args)],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
@@ -79,8 +86,8 @@ def test_train_test_export(data, tmp_path):
     teacher_dir, kd_dir = tmp_path / 'teacher', tmp_path / 'cwd'
     run('tools/train.py', TEACHER, '--work-dir', teacher_dir, '--cfg-options',
         *plain, 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2')
-    log = run('tools/train.py', DISTILL, '--work-dir', kd_dir,
-              '--cfg-options', *kd, 'train_cfg.max_iters=3',
+    log = run('tools/train.py', DISTILL, '--work-dir', kd_dir, '--cfg-options',
+              *kd, 'train_cfg.max_iters=3',
               'default_hooks.checkpoint.interval=3',
               f'model.teacher.checkpoint={teacher_dir / "iter_2.pth"}')
     assert 'teacher checkpoint loaded' in log
@@ -91,20 +98,23 @@ def test_train_test_export(data, tmp_path):
     ckpt = kd_dir / 'iter_3.pth'
     state = torch.load(ckpt)['state_dict']
     assert not any(k.startswith('teacher') for k in state)
-    kd_miou = miou(run('tools/test.py', DISTILL, ckpt, '--work-dir',
-                       tmp_path / 'test', '--cfg-options', *kd))
+    kd_miou = miou(
+        run('tools/test.py', DISTILL, ckpt, '--work-dir', tmp_path / 'test',
+            '--cfg-options', *kd))
 
     out = tmp_path / 'student.pth'
     run('tools/export_student.py', ckpt, out, '--config', DISTILL)
     exported = torch.load(out)
     assert exported['meta']['dataset_meta']['classes'][0] == first_class
     assert set(exported['state_dict']) == {
-        k[len('student.'):] for k in state if k.startswith('student.')}
+        k[len('student.'):]
+        for k in state if k.startswith('student.')
+    }
 
     import mmseg
     mmseg_test = Path(mmseg.__file__).parent / '.mim' / 'tools' / 'test.py'
     assert mmseg_test.is_file(), mmseg_test
-    plain_miou = miou(run(mmseg_test, tmp_path / 'student.py', out,
-                          '--work-dir', tmp_path / 'plain',
-                          '--cfg-options', *plain))
+    plain_miou = miou(
+        run(mmseg_test, tmp_path / 'student.py', out, '--work-dir',
+            tmp_path / 'plain', '--cfg-options', *plain))
     assert plain_miou == kd_miou

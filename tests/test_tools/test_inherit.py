@@ -63,10 +63,15 @@ def test_train_a_config_inherited_from_outside_the_clone(tmp_path, kind):
     (project / 'my_config.py').write_text(
         text.format(root=str(data), teacher=teacher))
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    out = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'train.py'), 'my_config.py',
-         '--work-dir', 'work'],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools' / 'train.py'), 'my_config.py', '--work-dir', 'work'
+    ],
+                         cwd=project,
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     log = (out.stdout + out.stderr)
     metric = 'mIoU' if kind != 'detector' else 'bbox_mAP'

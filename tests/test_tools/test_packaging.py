@@ -20,16 +20,29 @@ print(cfg.model.type, cfg.model.losses.loss_cwd.loss_weight)
 def test_wheel_ships_configs(tmp_path):
     wheels, target = tmp_path / 'wheels', tmp_path / 'site'
     pip = [sys.executable, '-m', 'pip']
-    subprocess.run(pip + ['wheel', str(ROOT), '--no-deps',
-                          '--no-build-isolation', '-q', '-w', str(wheels)],
-                   check=True, cwd=tmp_path)
+    subprocess.run(
+        pip + [
+            'wheel',
+            str(ROOT), '--no-deps', '--no-build-isolation', '-q', '-w',
+            str(wheels)
+        ],
+        check=True,
+        cwd=tmp_path)
     wheel = next(wheels.glob('mmkd-*.whl'))
-    subprocess.run(pip + ['install', '--no-deps', '-q', '--target',
-                          str(target), str(wheel)], check=True)
+    subprocess.run(
+        pip +
+        ['install', '--no-deps', '-q', '--target',
+         str(target),
+         str(wheel)],
+        check=True)
     (tmp_path / 'user.py').write_text(USER_CONFIG)
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run(
-        [sys.executable, '-c', CHECK.format(target=str(target))],
-        cwd=tmp_path, env=env, capture_output=True, text=True)
+        [sys.executable, '-c',
+         CHECK.format(target=str(target))],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'mmkd.Distiller 5.0' in out.stdout

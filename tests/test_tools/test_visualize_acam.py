@@ -5,8 +5,9 @@ import sys
 from tests.conftest import CAMVID, ROOT, requires_camvid
 
 sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
-CONFIG = (ROOT / 'configs' / 'acam' /
-          'acam_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py')
+CONFIG = (
+    ROOT / 'configs' / 'acam' /
+    'acam_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py')
 
 
 @requires_camvid
@@ -27,6 +28,9 @@ def test_draws_masks(tmp_path):
     assert 0 < masks[0].min() and masks[0].max() < 1
     assert torch.is_tensor(torch.as_tensor(img)) and img.max() <= 1
     out = tmp_path / 'masks.png'
-    main([str(CONFIG), str(image), '--no-teacher-checkpoint', '--out',
-          str(out)])
+    main([
+        str(CONFIG),
+        str(image), '--no-teacher-checkpoint', '--out',
+        str(out)
+    ])
     assert out.stat().st_size > 10_000

@@ -24,8 +24,12 @@ def test_is_distiller_config(model, expected):
 
 
 def test_student_only():
-    cfg = Config(dict(model=dict(type='mmkd.Distiller', student={},
-                                 teacher=dict(checkpoint='t.pth'))))
+    cfg = Config(
+        dict(
+            model=dict(
+                type='mmkd.Distiller',
+                student={},
+                teacher=dict(checkpoint='t.pth'))))
     assert student_only(cfg) is True
     assert cfg.model.load_teacher_checkpoint is False
     plain = Config(dict(model=dict(type='EncoderDecoder')))

@@ -12,8 +12,11 @@ def test_colorize():
     assert out.tolist() == [[[10, 20, 30], [40, 50, 60], [0, 0, 0]],
                             [[70, 80, 90], [0, 0, 0], [0, 0, 0]]]
     # the demo's choice: ignore and unknown labels in white
-    white = colorize(labels, palette, ignore_colour=(255, 255, 255),
-                     unknown_colour=(255, 255, 255))
+    white = colorize(
+        labels,
+        palette,
+        ignore_colour=(255, 255, 255),
+        unknown_colour=(255, 255, 255))
     assert white[0, 2].tolist() == white[1, 1].tolist() == [255, 255, 255]
     assert white[1, 2].tolist() == [255, 255, 255]
     with pytest.raises(ValueError, match=r'shape \(H, W\)'):
@@ -26,8 +29,7 @@ def test_edge_band_maps_step():
     # hold 3/8 of band pixels, the others none.
     labels = np.zeros((16, 64), np.int64)
     labels[:, 32:] = 1
-    band, soft = edge_band_maps(labels, num_classes=2, kernel_size=7,
-                                stride=8)
+    band, soft = edge_band_maps(labels, num_classes=2, kernel_size=7, stride=8)
     assert band.dtype == bool and band.shape == (16, 64)
     assert np.flatnonzero(band[0]).tolist() == list(range(29, 35))
     assert (band == band[:1]).all()

@@ -41,11 +41,12 @@ from mmkd.ops import attention_memory_bytes  # noqa: E402
 
 def build(args, path):
     torch.manual_seed(0)
-    loss = ACAMKDLoss(args.channels,
-                      args.channels,
-                      num_masks=args.masks,
-                      use_sdpa=path == 'sdpa',
-                      attention_budget_gib=1e3)
+    loss = ACAMKDLoss(
+        args.channels,
+        args.channels,
+        num_masks=args.masks,
+        use_sdpa=path == 'sdpa',
+        attention_budget_gib=1e3)
     h, w = args.size
     student = torch.randn(1, args.channels, h, w, requires_grad=True)
     teacher = torch.randn(1, args.channels, h, w)
@@ -93,34 +94,32 @@ def measure(args, path) -> dict:
     width = args.channels if path == 'sdpa' else c_q
     estimate = attention_memory_bytes(n, n, width, args.channels, 4, path
                                       == 'naive') / 2**20
-    return dict(path=path,
-                tokens=n,
-                inputs_mib=round(inputs_mib, 1),
-                live_peak_mib=round(mode.peak / 2**20, 1),
-                rss_rise_mib=rss['rss_rise_mib'],
-                estimate_mib=round(estimate, 1),
-                time_s_median=round(statistics.median(times), 3),
-                time_s_min=round(min(times), 3),
-                threads=torch.get_num_threads())
+    return dict(
+        path=path,
+        tokens=n,
+        inputs_mib=round(inputs_mib, 1),
+        live_peak_mib=round(mode.peak / 2**20, 1),
+        rss_rise_mib=rss['rss_rise_mib'],
+        estimate_mib=round(estimate, 1),
+        time_s_median=round(statistics.median(times), 3),
+        time_s_min=round(min(times), 3),
+        threads=torch.get_num_threads())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size',
-                        type=int,
-                        nargs=2,
-                        default=(100, 152),
-                        metavar=('H', 'W'))
+    parser.add_argument(
+        '--size', type=int, nargs=2, default=(100, 152), metavar=('H', 'W'))
     parser.add_argument('--channels', type=int, default=256)
     parser.add_argument('--masks', type=int, default=6)
-    parser.add_argument('--paths',
-                        nargs='+',
-                        default=['sdpa', 'naive'],
-                        choices=['sdpa', 'naive'])
+    parser.add_argument(
+        '--paths',
+        nargs='+',
+        default=['sdpa', 'naive'],
+        choices=['sdpa', 'naive'])
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--child',
-                        choices=['sdpa', 'naive'],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--child', choices=['sdpa', 'naive'], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         rss_child(args)

@@ -54,14 +54,10 @@ def voronoi_labels(n: int, height: int, width: int, num_classes: int,
         cx = torch.rand(regions, generator=g) * width
         d = (ys - cy)**2 + (xs - cx)**2  # H, W, R
         if ragged > 0:
-            low = torch.rand(1,
-                             regions,
-                             height // 16 + 1,
-                             width // 16 + 1,
-                             generator=g)
-            low = torch.nn.functional.interpolate(low,
-                                                  size=(height, width),
-                                                  mode='bilinear')[0]
+            low = torch.rand(
+                1, regions, height // 16 + 1, width // 16 + 1, generator=g)
+            low = torch.nn.functional.interpolate(
+                low, size=(height, width), mode='bilinear')[0]
             d = d * (1 + ragged * low.permute(1, 2, 0))
         cell = d.argmin(-1)
         cls = torch.randint(0, num_classes, (regions, ), generator=g)
@@ -141,8 +137,8 @@ def rss_child(args) -> None:
 def time_step(args) -> dict:
     """Student train step and teacher forward of the PSPNet pair (s)."""
     from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
     from mmengine.structures import PixelData
+    from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
     init_default_scope('mmseg')
     times = {}
@@ -220,16 +216,17 @@ def main() -> None:
     parser.add_argument('--ragged', type=float, default=0.3)
     parser.add_argument('--kernel-size', type=int, default=7)
     parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--dense',
-                        action='store_true',
-                        help='measure the dense one-hot reference instead')
-    parser.add_argument('--step',
-                        action='store_true',
-                        help='also time the PSPNet-R18/R101 step')
+    parser.add_argument(
+        '--dense',
+        action='store_true',
+        help='measure the dense one-hot reference instead')
+    parser.add_argument(
+        '--step',
+        action='store_true',
+        help='also time the PSPNet-R18/R101 step')
     parser.add_argument('--step-repeats', type=int, default=2)
-    parser.add_argument('--rss-child',
-                        action='store_true',
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--rss-child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--labels-file', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
@@ -238,16 +235,17 @@ def main() -> None:
 
     labels = _labels(args)
     valid = labels[labels != 255]
-    report = dict(labels=list(labels.shape),
-                  num_classes=args.num_classes,
-                  present_classes=int(valid.unique().numel()),
-                  void_share=round(float((labels == 255).float().mean()), 3),
-                  threads=torch.get_num_threads(),
-                  method='dense' if args.dense else 'gt_edge_band')
+    report = dict(
+        labels=list(labels.shape),
+        num_classes=args.num_classes,
+        present_classes=int(valid.unique().numel()),
+        void_share=round(float((labels == 255).float().mean()), 3),
+        threads=torch.get_num_threads(),
+        method='dense' if args.dense else 'gt_edge_band')
     m = _mask(args, labels, args.dense)
     report['band_cells_share'] = round(float((m > 0).float().mean()), 4)
-    report['band_pixels_share'] = round(float(m.sum() * 64 / labels.numel()),
-                                        4)
+    report['band_pixels_share'] = round(
+        float(m.sum() * 64 / labels.numel()), 4)
     ts = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()

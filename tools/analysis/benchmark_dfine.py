@@ -33,8 +33,10 @@ def parse_args():
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--single', action='store_true',
-                        help='internal: measure one config in this process')
+    parser.add_argument(
+        '--single',
+        action='store_true',
+        help='internal: measure one config in this process')
     return parser.parse_args()
 
 
@@ -108,7 +110,9 @@ def main():
         cmd += ['--img-shape'] + [str(s) for s in args.img_shape]
         out = subprocess.run(
             cmd, capture_output=True, text=True, env=os.environ.copy())
-        lines = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT')]
+        lines = [
+            ln for ln in out.stdout.splitlines() if ln.startswith('RESULT')
+        ]
         if out.returncode or not lines:
             sys.stderr.write(out.stderr)
             raise RuntimeError(f'benchmark of {config} failed')

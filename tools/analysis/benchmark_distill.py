@@ -131,7 +131,8 @@ def main(argv=None):
     parser.add_argument(
         '--skip-memory', action='store_true', help='measure time only')
     parser.add_argument(
-        '--teacher-precision', choices=('fp32', 'bf16', 'fp16'),
+        '--teacher-precision',
+        choices=('fp32', 'bf16', 'fp16'),
         help="the distillation step's teacher precision (default: the "
         "config's); the floor's teacher forward is always fp32")
     parser.add_argument(
@@ -143,8 +144,9 @@ def main(argv=None):
     batch = fake_batch(scope, args.size, args.batch, num_classes)
     phases, shape = make_phases(model, batch)
     if args.memory_phase:  # child process of the CPU memory measurement
-        print(json.dumps(measure_memory_here(phases, args.memory_phase,
-                                             args.device)))
+        print(
+            json.dumps(
+                measure_memory_here(phases, args.memory_phase, args.device)))
         return
 
     times = {p: [float('nan')] for p in PHASES}
@@ -166,12 +168,16 @@ def main(argv=None):
             memory[phase] = measure_memory_here(phases, phase, args.device)
         else:
             out = subprocess.run(
-                [sys.executable, __file__, args.config, '--size',
-                 *map(str, args.size), '--batch', str(args.batch),
-                 '--device', args.device, '--memory-phase', phase] +
-                (['--teacher-precision', args.teacher_precision]
-                 if args.teacher_precision else []),
-                check=True, capture_output=True, text=True).stdout
+                [
+                    sys.executable, __file__, args.config, '--size',
+                    *map(str, args.size), '--batch',
+                    str(args.batch), '--device', args.device, '--memory-phase',
+                    phase
+                ] + (['--teacher-precision', args.teacher_precision]
+                     if args.teacher_precision else []),
+                check=True,
+                capture_output=True,
+                text=True).stdout
             memory[phase] = float(out.strip().splitlines()[-1])
 
     floor = med['student'] + med['teacher']
@@ -192,9 +198,9 @@ def main(argv=None):
         'cuda') else 'extra peak RSS'
     print(f'| phase | median s | min s | max s | {mem_kind} (MB) |')
     print('|---|---|---|---|---|')
-    for phase, label in zip(PHASES, ('student training step',
-                                     'teacher inference forward',
-                                     'distillation training step')):
+    for phase, label in zip(
+            PHASES, ('student training step', 'teacher inference forward',
+                     'distillation training step')):
         print(f'| {label} | {med[phase]:.3f} | {min(times[phase]):.3f} | '
               f'{max(times[phase]):.3f} | {memory[phase]:.0f} |')
     print(f'ratio distill / (student + teacher): {med["distill"] / floor:.3f}')

@@ -39,18 +39,18 @@ def main() -> None:
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
     num_classes = args.num_classes or len(loader.dataset.metainfo['classes'])
-    acc = SegBoundaryMetricAccumulator(num_classes,
-                                       ignore_index=255,
-                                       dilation=args.dilation)
+    acc = SegBoundaryMetricAccumulator(
+        num_classes, ignore_index=255, dilation=args.dilation)
     with torch.no_grad():
         for data in loader:
             for out in model.test_step(data):
                 acc.update(out.pred_sem_seg.data[0].cpu(),
                            out.gt_sem_seg.data[0].cpu())
-    result = dict(config=args.config,
-                  checkpoint=args.checkpoint,
-                  dilation=args.dilation,
-                  **acc.results())
+    result = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        dilation=args.dilation,
+        **acc.results())
     print(json.dumps(result))
     if args.out:
         with open(args.out, 'w') as f:

@@ -105,10 +105,9 @@ def tapped(recorder: ShapeRecorder, tap):
 def report(model, data, pattern: str) -> List[str]:
     lines: List[str] = []
     models = {'student': model.student}
-    models.update({
-        name: teacher.model
-        for name, teacher in model.teachers.items()
-    })
+    models.update(
+        {name: teacher.model
+         for name, teacher in model.teachers.items()})
     recorders = {}
     for name, module in models.items():
         module.eval()  # no dropout, BN with its (random) running stats
@@ -159,8 +158,8 @@ def main(argv=None) -> List[str]:
     batch = fake_batch(model.student_scope or scope, tuple(size), args.batch,
                        num_classes_of(model.student))
     data = model.data_preprocessor(batch, False)
-    lines = [f'{args.config}: batch {describe(data["inputs"])}'
-             ] + report(model, data, args.filter)
+    lines = [f'{args.config}: batch {describe(data["inputs"])}'] + report(
+        model, data, args.filter)
     print('\n'.join(lines))
     return lines
 

@@ -91,12 +91,14 @@ def main():
         prob = out['fdr_logits'][:, 0, q].reshape(num_layers, 4,
                                                   -1).softmax(-1)
         for e in range(4):
-            ax = fig.add_subplot(args.num_boxes + 1, 4,
-                                 4 * (k + 1) + e + 1)
+            ax = fig.add_subplot(args.num_boxes + 1, 4, 4 * (k + 1) + e + 1)
             for lid in range(num_layers):
-                ax.plot(w, prob[lid, e].numpy(), marker='.',
-                        color=cmap(lid / max(num_layers - 1, 1)),
-                        label=f'layer {lid}')
+                ax.plot(
+                    w,
+                    prob[lid, e].numpy(),
+                    marker='.',
+                    color=cmap(lid / max(num_layers - 1, 1)),
+                    label=f'layer {lid}')
             ax.set_title(f'box {k}: {edges[e]} edge', color=colors[k])
             ax.set_xlabel('offset W(n)/R (initial box sizes)')
             if e == 0:

@@ -89,19 +89,20 @@ def draw(masks, img, levels, out):
         raise ValueError(f'none of the levels is distilled; have '
                          f'{sorted(masks)}')
     m = masks[levels[0]].shape[0]
-    fig, axes = plt.subplots(len(levels), m + 1,
-                             figsize=(2.2 * (m + 1), 2.0 * len(levels)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(levels),
+        m + 1,
+        figsize=(2.2 * (m + 1), 2.0 * len(levels)),
+        squeeze=False)
     gray = img.mean(-1)
     for row, level in zip(axes, levels):
         row[0].imshow(img)
         row[0].set_title(f'level {level}', fontsize=8)
         for i, ax in enumerate(row[1:]):
             ax.imshow(gray, cmap='gray')
-            ax.imshow(masks[level][i], cmap='magma', vmin=0, vmax=1,
-                      alpha=0.6)
-            ax.set_title(f'M^s_{i} mean {masks[level][i].mean():.3f}',
-                         fontsize=7)
+            ax.imshow(masks[level][i], cmap='magma', vmin=0, vmax=1, alpha=0.6)
+            ax.set_title(
+                f'M^s_{i} mean {masks[level][i].mean():.3f}', fontsize=7)
         for ax in row:
             ax.axis('off')
     fig.tight_layout()
@@ -130,8 +131,7 @@ def main(argv=None):
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
-    masks, img = spatial_masks(model, load_inputs(cfg, args.image),
-                               args.entry)
+    masks, img = spatial_masks(model, load_inputs(cfg, args.image), args.entry)
     draw(masks, img, args.levels, args.out)
     print(f'wrote {args.out}: levels {sorted(masks)}')
 

@@ -53,21 +53,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image')
     parser.add_argument('annotation', help='label map (PNG of class ids)')
-    parser.add_argument('--model',
-                        nargs=3,
-                        action='append',
-                        default=[],
-                        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
+    parser.add_argument(
+        '--model',
+        nargs=3,
+        action='append',
+        default=[],
+        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'))
     parser.add_argument('--num-classes', type=int, default=11)
-    parser.add_argument('--void',
-                        type=int,
-                        default=11,
-                        help='label mapped to ignore (255)')
+    parser.add_argument(
+        '--void', type=int, default=11, help='label mapped to ignore (255)')
     parser.add_argument('--kernel-size', type=int, default=7)
-    parser.add_argument('--stride',
-                        type=int,
-                        default=8,
-                        help='logit stride for the soft mask panel')
+    parser.add_argument(
+        '--stride',
+        type=int,
+        default=8,
+        help='logit stride for the soft mask panel')
     parser.add_argument('--out', default='bpkd_vis.png')
     args = parser.parse_args()
 

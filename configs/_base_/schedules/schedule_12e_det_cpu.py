@@ -12,8 +12,7 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=200),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),
     dict(
         type='MultiStepLR',
         begin=0,
