@@ -1,22 +1,27 @@
-# make demo : set up what is missing, then distil a small model on generated data
-# make test : set up what is missing, then run the test suite
+# make demo  : set up what is missing, then distil a small model on generated data
+# make shell : a bash with mmkd's environment for this clone (tools, mim, pytest)
+# make test  : set up what is missing, then run the test suite
 # The environment lives outside the clone (tools/env/setup_env.sh), so the
-# mmcv build happens once per machine.
+# mmcv build happens once per machine; tools/env/activate points a shell at
+# this clone without installing anything into it.
 SHELL := /bin/bash
 VENV = $(shell bash tools/env/setup_env.sh)
 RUN = PYTHONPATH=$(CURDIR) $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
 
-.PHONY: env demo test env-report lint format
+.PHONY: env shell demo test env-report lint format
 
 env:
-	@bash tools/env/setup_env.sh
+	@bash tools/env/setup_env.sh >/dev/null
+
+shell:
+	@bash --rcfile tools/env/bashrc -i
 
 env-report: env
 	@$(RUN) -m mmkd.env
 
 demo: env
-	$(RUN) tools/demo.py
+	@$(RUN) tools/demo.py
 
 test: env
 	$(RUN) -m pytest tests $(PYTEST_ARGS)

@@ -24,13 +24,15 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
-    # configs ship inside the package (mmkd/.mim/configs, a link to
-    # configs/ in the source tree), so `mmkd::cwd/...` resolves after
-    # `pip install`, like `mmdet::` and `mmseg::`.
+    # configs and tools ship inside the package (mmkd/.mim/configs and
+    # mmkd/.mim/tools, links to configs/ and tools/ in the source tree), so
+    # `mmkd::cwd/...` resolves after `pip install`, like `mmdet::` and
+    # `mmseg::`, and `mim train mmkd CONFIG` finds mmkd's tools/train.py.
     package_data={
         'mmkd': [
             '.mim/model-index.yml', '.mim/configs/**/*.py',
-            '.mim/configs/**/*.md'
+            '.mim/configs/**/*.md', '.mim/tools/*.py', '.mim/tools/*.sh',
+            '.mim/tools/analysis/*.py'
         ]
     },
     include_package_data=True,

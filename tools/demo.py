@@ -1,158 +1,408 @@
 """The main job in one command: distil a small segmenter on generated data.
 
-    python tools/demo.py [--method bpkd|cwd] [--work-dir work_dirs/demo]
+    python tools/demo.py [--method bpkd|cwd] [--seeds 0 1]
+                         [--work-dir work_dirs/demo]
 
-1. draws a small licence-clean dataset (discs, squares, triangles; cached),
-2. trains the teacher, or reuses the one cached for the same config,
-3. trains the student without and with distillation (same seed, schedule),
-4. prints the three models' metrics and writes a picture of predictions.
-Everything runs on the CPU without downloads.
+1. draws the shapes dataset (discs, squares, triangles; data/shapes-v2),
+2. trains the teacher, or reuses the one cached for the same config and data,
+3. trains the student without and with distillation, same seed and
+   schedule, once per seed,
+4. prints one progress bar per phase and a table of the models' mIoU and
+   boundary IoU, and writes a picture of predictions and error maps.
+
+Everything runs on the CPU, without downloads, through mmengine's Runner
+and the configs in configs/demo/. The runners' full logs (hooks, configs,
+loss lines) go to the work dir, not to the terminal.
 """
 import argparse
+import contextlib
 import hashlib
 import os
 import os.path as osp
 import shutil
+import sys
 import time
+import warnings
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-import mmkd  # noqa: F401
-from mmkd.datasets import generate_shapes
-from mmkd.datasets.shapes import PALETTE
+import mmkd  # noqa: F401  (registers mmkd, applies the stack fixes)
+from mmkd.datasets.shapes import CLASSES, PALETTE, VERSION
+from mmkd.evaluation.boundary import SegBoundaryMetricAccumulator
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
-                   'demo')
-TEACHER = osp.join(CONFIGS, 'pspnet_r18-d8_1xb8-200i_shapes-128x128.py')
-STUDENT = osp.join(CONFIGS, 'pspnet_r18w16-d8_1xb8-200i_shapes-128x128.py')
-DATA_VERSION = 'v1'
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs', 'demo')
+TEACHER = osp.join(CONFIGS, 'unet-s5-c16_1xb16-600i_shapes-64x64.py')
+STUDENT = osp.join(CONFIGS, 'unet-s5-c8_1xb16-300i_shapes-64x64.py')
 DISTILL = {
-    method: osp.join(CONFIGS, f'{method}_pspnet-r18-d8_pspnet-r18w16-d8_'
-                     '1xb8-200i_shapes-128x128.py')
+    method: osp.join(CONFIGS, f'{method}_unet-s5-c16_unet-s5-c8_'
+                     '1xb16-300i_shapes-64x64.py')
     for method in ('bpkd', 'cwd')
 }
+#: Where the distillation configs look for the teacher (a copy of the
+#: cached one), relative to the working directory like ``work_dirs``.
+TEACHER_CKPT = osp.join('work_dirs', 'demo', 'teacher.pth')
+BOUNDARY_PX = 2  # boundary IoU: class pixels within 2 px of another class
 
 
-def _cfg(path, work_dir, data_root, **options):
+class ProgressBar(Hook):
+    """One line per phase: a bar over the training iterations, then the
+    evaluation's result appended by :meth:`finish`. Redrawn in place on a
+    terminal; printed once at the end otherwise (logs, CI)."""
+    priority = 'VERY_LOW'
+
+    def __init__(self, title: str, out, width: int = 24) -> None:
+        self.title, self.out, self.width = title, out, width
+        self.tty = hasattr(out, 'isatty') and out.isatty()
+        self.start = time.time()
+        self._last = 0.0
+        self.line = ''
+
+    def _draw(self, done: int, total: int, extra: str = '') -> None:
+        filled = int(self.width * done / max(total, 1))
+        bar = '#' * filled + '.' * (self.width - filled)
+        self.line = (f'{self.title:<26} [{bar}] {done:>4}/{total:<4} '
+                     f'{time.time() - self.start:5.0f} s{extra}')
+        if self.tty:
+            self.out.write('\r' + self.line)
+            self.out.flush()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        now = time.time()
+        done = runner.iter + 1
+        if now - self._last > 0.2 or done == runner.max_iters:
+            self._last = now
+            loss = outputs.get('loss', float('nan')) if outputs else float(
+                'nan')
+            loss = float(loss.detach()) if hasattr(loss, 'detach') else loss
+            self._draw(done, runner.max_iters, f'  loss {loss:.3f}')
+
+    def finish(self, text: str) -> None:
+        if not self.line:  # nothing trained (a cached teacher)
+            self.line = f'{self.title:<26} {"":<37}'
+        line = f'{self.line}  {text}'
+        if self.tty:
+            self.out.write('\r' + line + '\n')
+        else:
+            self.out.write(line + '\n')
+        self.out.flush()
+
+
+def quiet_third_party_warnings() -> None:
+    """The deprecation notices of the stack that mmkd cannot act on (the
+    same list as pytest.ini); anything else still prints."""
+    warnings.filterwarnings(
+        'ignore', 'pkg_resources is deprecated', UserWarning)
+    for module in ('mmengine', 'mmcv', 'mmseg', 'mmdet', 'mmpretrain',
+                   'torch', 'torchvision'):
+        warnings.filterwarnings('ignore', category=DeprecationWarning,
+                                module=module)
+    # mmseg's heads still build their losses through its own deprecated API
+    warnings.filterwarnings('ignore', '``build_loss`` would be deprecated',
+                            UserWarning)
+
+
+def make_cfg(path: str, work_dir: str, seed: int, **options) -> Config:
     cfg = Config.fromfile(path)
     cfg.work_dir = work_dir
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-    cfg.randomness = dict(seed=0)
-    cfg.log_level = 'INFO'  # the runner's progress lines (loss, time, ETA)
+    # Several runners in one process: give each its own logger and
+    # visualizer instead of mmengine reusing (and warning about) the first.
+    name = f'{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'
+    cfg.experiment_name = name
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = name
+    cfg.randomness = dict(seed=seed)
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # test() below
     cfg.merge_from_dict(options)
     return cfg
 
 
-def _run(cfg, train=True, checkpoint=None):
-    if checkpoint:
-        cfg.load_from = checkpoint
-    runner = Runner.from_cfg(cfg)
-    start = time.time()
-    if train:
-        runner.train()
-    metrics = runner.test()
-    return runner, metrics, time.time() - start
+def run_phase(cfg: Config, title: str, out, train: bool = True):
+    """Train (optionally) and evaluate one config; the runner's own output
+    goes to its log file in the work dir only."""
+    bar = ProgressBar(title, out)
+    with open(os.devnull, 'w') as devnull, \
+            contextlib.redirect_stdout(devnull):
+        # MMLogger's console handler binds to sys.stdout when the runner
+        # creates it: here, the null device. Its file handler keeps all.
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(bar)
+        start = time.time()
+        if train:
+            runner.train()
+        seconds = time.time() - start
+        metrics = runner.test()
+        preds, labels = predict(runner)
+    acc = SegBoundaryMetricAccumulator(len(CLASSES), dilation=BOUNDARY_PX)
+    for pred, label in zip(preds, labels):
+        acc.update(torch.from_numpy(pred), torch.from_numpy(label))
+    result = dict(
+        mIoU=float(metrics['mIoU']),
+        mBIoU=acc.results()['mBIoU'],
+        seconds=seconds,
+        params=count_params(runner.model),
+        preds=preds,
+        log=runner.logger.log_file)
+    bar.finish(f'mIoU {result["mIoU"]:5.1f}  boundary IoU '
+               f'{result["mBIoU"]:5.1f}')
+    return runner, result
 
 
-def _colour(label):
+def count_params(model) -> int:
+    model = getattr(model, 'student', model)
+    return sum(p.numel() for p in model.parameters())
+
+
+def predict(runner):
+    """Predictions and labels (numpy) of the model on the test set."""
+    model = runner.model
+    model.eval()
+    preds, labels = [], []
+    with torch.no_grad():
+        for batch in runner.test_dataloader:
+            for sample in model.test_step(batch):
+                preds.append(sample.pred_sem_seg.data[0].numpy())
+                labels.append(sample.gt_sem_seg.data[0].numpy())
+    return preds, labels
+
+
+# --- the picture ------------------------------------------------------
+def _colour(label: np.ndarray) -> np.ndarray:
     palette = np.array(PALETTE + [[255, 255, 255]] * 252, np.uint8)
     return palette[label]
 
 
-def _predict(model, sample):
-    model.eval()
-    with torch.no_grad():
-        data = model.data_preprocessor(
-            dict(inputs=[sample['inputs']], data_samples=[
-                sample['data_samples']]), False)
-        out = model(**data, mode='predict')
-    return out[0].pred_sem_seg.data[0].numpy()
+# Error-map colours, apart from the class colours
+FIXED, BROKEN, BOTH = (255, 165, 0), (200, 0, 200), (170, 170, 170)
 
 
-def save_picture(runners, names, path, count=4):
-    """Image | ground truth | one column per model, ``count`` val images."""
+def _diff(student, distilled, label) -> np.ndarray:
+    """Orange: wrong for the student, right with distillation; magenta:
+    the reverse; grey: wrong for both; white: right for both."""
+    s_wrong, d_wrong = student != label, distilled != label
+    img = np.full(label.shape + (3, ), 255, np.uint8)
+    img[s_wrong & d_wrong] = BOTH
+    img[s_wrong & ~d_wrong] = FIXED
+    img[~s_wrong & d_wrong] = BROKEN
+    return img
+
+
+def save_picture(dataset, results, names, method, path, count=5, zoom=3):
+    """Columns: image, ground truth, one per model, and where distillation
+    changed the student's errors; ``count`` validation images (the first
+    ones: not chosen); a legend of the classes and of the error colours."""
     import cv2
-    dataset = runners[0].test_dataloader.dataset
+    teacher, student, distilled = results
+    titles = ['image', 'ground truth'] + names + [
+        f'errors: {method} vs student']
+    tile = 64 * zoom
+    gap = 6
     rows = []
-    for i in range(count):
+    for i in range(min(count, len(dataset))):
         sample = dataset[i]
-        img = sample['inputs'].permute(1, 2, 0).numpy()[..., ::-1]  # to RGB
-        gt = _colour(sample['data_samples'].gt_sem_seg.data[0].numpy())
-        preds = [_colour(_predict(r.model, sample)) for r in runners]
-        rows.append(np.concatenate([img, gt] + preds, 1))
-    grid = np.concatenate(rows, 0)
-    header = np.full((24, grid.shape[1], 3), 255, np.uint8)
-    width = grid.shape[1] // (len(names) + 2)
-    for j, name in enumerate(['image', 'ground truth'] + names):
-        cv2.putText(header, name, (j * width + 4, 17),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-    cv2.imwrite(path, np.concatenate([header, grid], 0)[..., ::-1])
+        img = sample['inputs'].permute(1, 2, 0).numpy()[..., ::-1]  # RGB
+        label = sample['data_samples'].gt_sem_seg.data[0].numpy()
+        tiles = [img, _colour(label)] + [
+            _colour(r['preds'][i]) for r in results
+        ] + [_diff(student['preds'][i], distilled['preds'][i], label)]
+        tiles = [
+            cv2.resize(np.ascontiguousarray(t), (tile, tile),
+                       interpolation=cv2.INTER_NEAREST) for t in tiles
+        ]
+        cv2.rectangle(tiles[-1], (0, 0), (tile - 1, tile - 1), BOTH, 1)
+        row = np.full((tile, len(tiles) * (tile + gap) - gap, 3), 255,
+                      np.uint8)
+        for j, t in enumerate(tiles):
+            row[:, j * (tile + gap):j * (tile + gap) + tile] = t
+        rows.append(row)
+    width = rows[0].shape[1]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+
+    def text_band(height, items):
+        band = np.full((height, width, 3), 255, np.uint8)
+        for x, y, text, scale in items:
+            cv2.putText(band, text, (x, y), font, scale, (0, 0, 0), 1,
+                        cv2.LINE_AA)
+        return band
+
+    header = []
+    for j, title in enumerate(titles):
+        (w, _), _ = cv2.getTextSize(title, font, 0.45, 1)
+        header.append((j * (tile + gap) + max((tile - w) // 2, 0), 20, title,
+                       0.45))
+    legend = np.full((34, width, 3), 255, np.uint8)
+    x = 8
+    groups = [('classes:', list(zip(CLASSES, PALETTE))),
+              ('last column:', [('fixed by ' + method, FIXED),
+                                ('new error', BROKEN),
+                                ('wrong in both', BOTH)])]
+    for label, swatches in groups:
+        cv2.putText(legend, label, (x, 23), font, 0.45, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        x += cv2.getTextSize(label, font, 0.45, 1)[0][0] + 10
+        for name, colour in swatches:
+            colour = tuple(int(v) for v in colour)
+            cv2.rectangle(legend, (x, 10), (x + 16, 26), colour, -1)
+            cv2.rectangle(legend, (x, 10), (x + 16, 26), (0, 0, 0), 1)
+            cv2.putText(legend, name, (x + 22, 23), font, 0.45, (0, 0, 0),
+                        1, cv2.LINE_AA)
+            x += cv2.getTextSize(name, font, 0.45, 1)[0][0] + 36
+        x += 30
+    spacer = np.full((gap, width, 3), 255, np.uint8)
+    body = []
+    for row in rows:
+        body += [row, spacer]
+    grid = np.concatenate([text_band(30, header)] + body + [legend], 0)
+    cv2.imwrite(path, grid[..., ::-1])
 
 
-def main():
+# --- the table --------------------------------------------------------
+def table(method: str, teacher: dict, runs: dict, seeds) -> str:
+    m = method.upper()
+    head = ['model', 'params'] + [f'mIoU seed {s}' for s in seeds] + [
+        'mIoU mean', 'boundary IoU mean', 'train s / run'
+    ]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+
+    def row(name, results):
+        miou = [r['mIoU'] for r in results]
+        cells = [name, f'{results[0]["params"] / 1e3:.0f} k']
+        cells += [f'{v:.1f}' for v in miou] + [''] * (len(seeds) - len(miou))
+        cells += [
+            f'{np.mean(miou):.1f}',
+            f'{np.mean([r["mBIoU"] for r in results]):.1f}',
+            f'{np.mean([r["seconds"] for r in results]):.0f}'
+        ]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+
+    row('teacher UNet, 16 base channels', [teacher])
+    row('student UNet, 8 base channels', runs['student'])
+    row(f'student + {m}', runs['distilled'])
+    return '\n'.join(lines)
+
+
+def summary(method: str, teacher: dict, runs: dict) -> str:
+    t = teacher
+    s = {k: np.mean([r[k] for r in runs['student']]) for k in ('mIoU',
+                                                                'mBIoU')}
+    d = {k: np.mean([r[k] for r in runs['distilled']]) for k in ('mIoU',
+                                                                  'mBIoU')}
+    wins = sum(dr['mIoU'] > sr['mIoU']
+               for sr, dr in zip(runs['student'], runs['distilled']))
+    parts = []
+    for key, name in (('mIoU', 'mIoU'), ('mBIoU', 'boundary IoU')):
+        gap = t[key] - s[key]
+        closed = 100 * (d[key] - s[key]) / gap if gap > 0 else float('nan')
+        parts.append(f'{name} {s[key]:.1f} -> {d[key]:.1f} '
+                     f'({d[key] - s[key]:+.1f}, {closed:.0f}% of the gap '
+                     f'to the teacher\'s {t[key]:.1f})')
+    return (f'{method.upper()} vs the student alone, mean of '
+            f'{len(runs["student"])} seed(s): ' + '; '.join(parts) +
+            f'. Better on {wins} of {len(runs["student"])} seed(s).')
+
+
+# --- main -------------------------------------------------------------
+def schedule_options(iters: int) -> dict:
+    """The configs' schedule (warm-up, then cosine) shortened to ``iters``
+    for quick trials and smoke tests."""
+    warmup = max(iters // 5, 1)
+    return {
+        'train_cfg.max_iters': iters,
+        'param_scheduler': [
+            dict(type='LinearLR', start_factor=0.04, begin=0, end=warmup,
+                 by_epoch=False),
+            dict(type='CosineAnnealingLR', eta_min=1e-5,
+                 T_max=max(iters - warmup, 1), begin=warmup, end=iters,
+                 by_epoch=False)
+        ],
+        'default_hooks.checkpoint.interval': iters
+    }
+
+
+def teacher_key(iters=None) -> str:
+    """The cached teacher's name: a hash of its config and of the data's
+    version (and of a shortened schedule, if any)."""
+    text = Config.fromfile(TEACHER).pretty_text + VERSION + str(iters)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--method', default='bpkd', choices=sorted(DISTILL))
-    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument(
         '--cache',
         default=osp.join(
             os.environ.get('MMKD_CACHE', osp.expanduser('~/.cache/mmkd')),
-            'demo'))
-    args = parser.parse_args()
+            'demo'),
+        help='where the trained teacher is kept for later runs')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        help='override the schedule (all phases), e.g. 2 for a smoke run')
+    args = parser.parse_args(argv)
+    quiet_third_party_warnings()
+    out = sys.stdout
+    begin = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
-    logger = MMLogger.get_instance('mmkd_demo', log_level='INFO')
+    os.makedirs(args.cache, exist_ok=True)
+    extra = schedule_options(args.iters) if args.iters else {}
+    method = args.method.upper()
+    print(f'mmkd demo: {method} on generated shapes (64x64, 4 classes), '
+          f'CPU; logs in {args.work_dir}/', file=out)
 
-    # Bump the version when generate_shapes changes: it names the data
-    # folder and enters the teacher's cache key.
-    data_root = generate_shapes(
-        osp.join(args.cache, f'shapes-{DATA_VERSION}'))
-    print(f'[demo] data: {data_root}')
-
-    # The teacher is cached by the hash of its config (and the data).
-    text = Config.fromfile(TEACHER).pretty_text + DATA_VERSION
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
-    cached = osp.join(args.cache, f'teacher-{key}.pth')
-    teacher_cfg = _cfg(TEACHER, osp.join(args.work_dir, 'teacher'), data_root)
+    # The teacher is cached by its config and the data version.
+    cached = osp.join(args.cache, f'teacher-{teacher_key(args.iters)}.pth')
+    t_cfg = make_cfg(TEACHER, osp.join(args.work_dir, 'teacher'), 0, **extra)
     if osp.exists(cached):
-        print(f'[demo] teacher: reusing {cached}')
-        teacher, t_metrics, t_time = _run(teacher_cfg, False, cached)
+        t_cfg.load_from = cached
+        runner, teacher = run_phase(t_cfg, 'teacher (cached)', out,
+                                    train=False)
     else:
-        print('[demo] teacher: training (cached afterwards)')
-        teacher, t_metrics, t_time = _run(teacher_cfg)
-        shutil.copy(
-            osp.join(args.work_dir, 'teacher', 'iter_200.pth'), cached)
+        runner, teacher = run_phase(t_cfg, 'teacher', out)
+        ckpt = osp.join(runner.work_dir, f'iter_{runner.iter}.pth')
+        shutil.copy(ckpt, cached + '.tmp')
+        os.replace(cached + '.tmp', cached)
+    # The distillation configs read the teacher from here (also when run
+    # with tools/train.py after the demo).
+    d_teacher = osp.join(args.work_dir, 'teacher.pth')
+    shutil.copy(cached, d_teacher)
 
-    print('[demo] student without distillation: training')
-    student, s_metrics, s_time = _run(
-        _cfg(STUDENT, osp.join(args.work_dir, 'student'), data_root))
-    print(f'[demo] student with {args.method.upper()}: training')
-    distilled, d_metrics, d_time = _run(
-        _cfg(DISTILL[args.method],
-             osp.join(args.work_dir, args.method), data_root,
-             **{'model.teacher.checkpoint': cached}))
+    runs = dict(student=[], distilled=[])
+    for seed in args.seeds:
+        s_cfg = make_cfg(STUDENT, osp.join(args.work_dir, f'student-s{seed}'),
+                         seed, **extra)
+        runs['student'].append(
+            run_phase(s_cfg, f'student, seed {seed}', out)[1])
+        d_cfg = make_cfg(
+            DISTILL[args.method],
+            osp.join(args.work_dir, f'{args.method}-s{seed}'), seed,
+            **{
+                'model.teacher.checkpoint': d_teacher,
+                **extra
+            })
+        runs['distilled'].append(
+            run_phase(d_cfg, f'student + {method}, seed {seed}', out)[1])
 
-    rows = [('teacher PSPNet-R18-D8', teacher, t_metrics, t_time),
-            ('student PSPNet-R18w16-D8', student, s_metrics, s_time),
-            (f'student + {args.method.upper()}', distilled, d_metrics,
-             d_time)]
-    print('\n| model | params (M) | mIoU | mAcc | aAcc | seconds |')
-    print('|---|---|---|---|---|---|')
-    for name, runner, metrics, seconds in rows:
-        model = getattr(runner.model, 'student', runner.model)
-        params = sum(p.numel() for p in model.parameters()) / 1e6
-        print(f'| {name} | {params:.2f} | {metrics["mIoU"]:.2f} | '
-              f'{metrics["mAcc"]:.2f} | {metrics["aAcc"]:.2f} | '
-              f'{seconds:.0f} |')
+    print(f'\nmIoU and boundary IoU (class pixels within {BOUNDARY_PX} px of '
+          'another class) on the 100 validation images, in %; the teacher '
+          'trained 600 iterations, each student 300 (same seed and schedule '
+          f'with and without {method}):\n', file=out)
+    print(table(args.method, teacher, runs, args.seeds), file=out)
+    print('\n' + summary(args.method, teacher, runs), file=out)
     picture = osp.join(args.work_dir, 'predictions.png')
-    save_picture([r[1] for r in rows], ['teacher', 'student',
-                                         f'+{args.method.upper()}'], picture)
-    print(f'\n[demo] predictions: {picture}')
-    logger.info('demo finished')
+    save_picture(runner.test_dataloader.dataset, [teacher, runs['student'][0],
+                           runs['distilled'][0]],
+                 ['teacher', 'student', f'student + {method}'], method,
+                 picture)
+    print(f'\nPicture (seed {args.seeds[0]}): {picture}. '
+          f'Total {time.time() - begin:.0f} s.', file=out)
 
 
 if __name__ == '__main__':

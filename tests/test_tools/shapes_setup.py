@@ -9,8 +9,9 @@ from mmkd.datasets import generate_shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo'
-TEACHER = DEMO / 'pspnet_r18-d8_1xb8-200i_shapes-128x128.py'
-DISTILL = DEMO / 'cwd_pspnet-r18-d8_pspnet-r18w16-d8_1xb8-200i_shapes-128x128.py'
+TEACHER = DEMO / 'unet-s5-c16_1xb16-600i_shapes-64x64.py'
+STUDENT = DEMO / 'unet-s5-c8_1xb16-300i_shapes-64x64.py'
+DISTILL = DEMO / 'cwd_unet-s5-c16_unet-s5-c8_1xb16-300i_shapes-64x64.py'
 
 
 def make_shapes_and_teacher(tmp: Path):

@@ -8,10 +8,10 @@ from tests.test_tools.shapes_setup import (DISTILL, make_shapes_and_teacher,
 
 FEATURE_LOSS = dict(
     type='mmkd.ChannelWiseDivergence',
-    student='backbone.layer4',
-    teacher='backbone.layer4',
+    student='backbone.encoder.4',
+    teacher='backbone.encoder.4',
     connector=dict(
-        type='mmkd.ChannelAlignConnector', in_channels=128, out_channels=512))
+        type='mmkd.ChannelAlignConnector', in_channels=128, out_channels=256))
 CONN = 'distill_losses.loss_feat.connectors.0.conv.weight'
 
 
@@ -21,6 +21,10 @@ def config(data, ckpt, work_dir, iters):
     cfg.model.losses.loss_feat = FEATURE_LOSS
     cfg.custom_hooks = [dict(type='mmkd.DistillScheduleHook', warmup=2)]
     cfg.log_level = 'WARNING'
+    # SGD: the momentum buffers are compared after resuming
+    cfg.optim_wrapper = dict(
+        type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     return cfg
 
 
