@@ -60,7 +60,7 @@ def test_readme_block_names_real_files():
     reason='needs the environment made by tools/env/setup_env.sh')
 def test_readme_commands_run_as_written(tmp_path):
     # The commands use paths relative to the clone (tools/, configs/) and
-    # write work_dirs/ and student.pth there: run them in a scratch copy.
+    # write work_dirs/ there: run them in a scratch copy.
     work = tmp_path / 'clone'
     work.mkdir()
     for name in ('tools', 'configs'):
@@ -88,7 +88,7 @@ def test_readme_commands_run_as_written(tmp_path):
     # tools/test.py and mim test both evaluated the trained student
     assert len(re.findall(r'mIoU: \d', log)) >= 2, log[-3000:]
     assert 'Training finished successfully' in log  # mim train
-    student = torch.load(work / 'student.pth')
+    student = torch.load(work / 'work_dirs' / 'student.pth')
     assert student['state_dict'] and not any(
         k.startswith(('student.', 'teacher.')) for k in student['state_dict'])
-    assert (work / 'student.py').is_file()
+    assert (work / 'work_dirs' / 'student.py').is_file()
