@@ -59,7 +59,7 @@ def test_one_training_iteration(path):
     batch = make_batch(scope, **SIZES[scope])
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-5))
     log = model.train_step(batch, optim)
-    assert all(math.isfinite(float(v)) for v in log.values()), log
+    assert all(math.isfinite(float(v.detach())) for v in log.values()), log
     if distiller:
         assert any(k.startswith('distill.') for k in log), log
 
