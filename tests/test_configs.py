@@ -69,7 +69,7 @@ def test_one_training_iteration(path):
             dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-5)))(
                 model)
     log = model.train_step(batch, optim)
-    assert all(math.isfinite(float(v)) for v in log.values()), log
+    assert all(math.isfinite(float(v.detach())) for v in log.values()), log
     if distiller:
         assert any('distill.' in k for k in log), log
 

@@ -288,10 +288,9 @@ def table(method: str, teacher: dict, runs: dict, seeds) -> str:
 
 def summary(method: str, teacher: dict, runs: dict) -> str:
     t = teacher
-    s = {k: np.mean([r[k] for r in runs['student']]) for k in ('mIoU',
-                                                                'mBIoU')}
-    d = {k: np.mean([r[k] for r in runs['distilled']]) for k in ('mIoU',
-                                                                  'mBIoU')}
+    keys = ('mIoU', 'mBIoU')
+    s = {k: np.mean([r[k] for r in runs['student']]) for k in keys}
+    d = {k: np.mean([r[k] for r in runs['distilled']]) for k in keys}
     wins = sum(dr['mIoU'] > sr['mIoU']
                for sr, dr in zip(runs['student'], runs['distilled']))
     parts = []
@@ -310,14 +309,14 @@ def summary(method: str, teacher: dict, runs: dict) -> str:
 def schedule_options(iters: int) -> dict:
     """The configs' schedule (warm-up, then cosine) shortened to ``iters``
     for quick trials and smoke tests."""
-    warmup = max(iters // 5, 1)
+    warm_iters = max(iters // 5, 1)
     return {
         'train_cfg.max_iters': iters,
         'param_scheduler': [
-            dict(type='LinearLR', start_factor=0.04, begin=0, end=warmup,
+            dict(type='LinearLR', start_factor=0.04, begin=0, end=warm_iters,
                  by_epoch=False),
             dict(type='CosineAnnealingLR', eta_min=1e-5,
-                 T_max=max(iters - warmup, 1), begin=warmup, end=iters,
+                 T_max=max(iters - warm_iters, 1), begin=warm_iters, end=iters,
                  by_epoch=False)
         ],
         'default_hooks.checkpoint.interval': iters
@@ -397,8 +396,8 @@ def main(argv=None):
     print(table(args.method, teacher, runs, args.seeds), file=out)
     print('\n' + summary(args.method, teacher, runs), file=out)
     picture = osp.join(args.work_dir, 'predictions.png')
-    save_picture(runner.test_dataloader.dataset, [teacher, runs['student'][0],
-                           runs['distilled'][0]],
+    save_picture(runner.test_dataloader.dataset,
+                 [teacher, runs['student'][0], runs['distilled'][0]],
                  ['teacher', 'student', f'student + {method}'], method,
                  picture)
     print(f'\nPicture (seed {args.seeds[0]}): {picture}. '

@@ -63,7 +63,7 @@ model = dict(
     test_cfg=dict(mode='whole'))
 
 max_iters = 600
-warmup = 120
+warm_iters = 120
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=6e-3, weight_decay=0.01))
@@ -73,13 +73,13 @@ param_scheduler = [
         type='LinearLR',
         start_factor=0.04,
         begin=0,
-        end=warmup,
+        end=warm_iters,
         by_epoch=False),
     dict(
         type='CosineAnnealingLR',
         eta_min=1e-5,
-        T_max=max_iters - warmup,
-        begin=warmup,
+        T_max=max_iters - warm_iters,
+        begin=warm_iters,
         end=max_iters,
         by_epoch=False)
 ]

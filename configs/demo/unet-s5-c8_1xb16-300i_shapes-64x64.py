@@ -7,19 +7,19 @@ model = dict(
     backbone=dict(base_channels=base_channels),
     decode_head=dict(in_channels=base_channels, channels=base_channels))
 max_iters = 300
-warmup = 60
+warm_iters = 60
 param_scheduler = [
     dict(
         type='LinearLR',
         start_factor=0.04,
         begin=0,
-        end=warmup,
+        end=warm_iters,
         by_epoch=False),
     dict(
         type='CosineAnnealingLR',
         eta_min=1e-5,
-        T_max=max_iters - warmup,
-        begin=warmup,
+        T_max=max_iters - warm_iters,
+        begin=warm_iters,
         end=max_iters,
         by_epoch=False)
 ]

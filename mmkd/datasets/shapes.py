@@ -89,8 +89,8 @@ def generate_shapes(root: str,
     done = osp.join(root, '.complete')
     if osp.exists(done):
         return root
-    for offset, (split, count) in enumerate(
-        (('train', num_train), ('val', num_val))):
+    splits = (('train', num_train), ('val', num_val))
+    for offset, (split, count) in enumerate(splits):
         rng = np.random.default_rng([seed, offset])
         os.makedirs(osp.join(root, split), exist_ok=True)
         os.makedirs(osp.join(root, f'{split}annot'), exist_ok=True)

@@ -7,8 +7,8 @@ import re
 
 import cv2
 
-from tests.test_tools.shapes_setup import ROOT
 from mmkd.datasets import generate_shapes
+from tests.test_tools.shapes_setup import ROOT
 
 
 def load_demo():

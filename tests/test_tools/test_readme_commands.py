@@ -14,7 +14,7 @@ import sys
 import pytest
 import torch
 
-from tests.test_tools.shapes_setup import ROOT, TEACHER, make_shapes_and_teacher
+from tests.test_tools.shapes_setup import ROOT, make_shapes_and_teacher
 
 README = ROOT / 'README.md'
 MARK = '<!-- readme-commands -->'
@@ -48,6 +48,9 @@ def test_readme_block_names_real_files():
     assert {'python tools/train.py', 'python tools/test.py',
             'python tools/export_student.py', 'mim train',
             'mim test'} <= kinds, commands
+    guide = (ROOT / 'docs' / 'get_started.md').read_text()
+    for command in commands[1:]:  # docs/get_started.md shows the same
+        assert command in guide, command
     for command in commands:
         for path in re.findall(r'(?:tools|configs)/\S+\.py', command):
             assert (ROOT / path).is_file(), path
