@@ -39,8 +39,9 @@ CONFIGS = osp.join(ROOT, 'configs', 'demo')
 TEACHER = osp.join(CONFIGS, 'unet-s5-c16_1xb16-600i_shapes-64x64.py')
 STUDENT = osp.join(CONFIGS, 'unet-s5-c8_1xb16-300i_shapes-64x64.py')
 DISTILL = {
-    method: osp.join(CONFIGS, f'{method}_unet-s5-c16_unet-s5-c8_'
-                     '1xb16-300i_shapes-64x64.py')
+    method:
+    osp.join(CONFIGS, f'{method}_unet-s5-c16_unet-s5-c8_'
+             '1xb16-300i_shapes-64x64.py')
     for method in ('bpkd', 'cwd')
 }
 #: Where the distillation configs look for the teacher (a copy of the
@@ -71,14 +72,17 @@ class ProgressBar(Hook):
             self.out.write('\r' + self.line)
             self.out.flush()
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         now = time.time()
         done = runner.iter + 1
         if now - self._last > 0.2 or done == runner.max_iters:
             self._last = now
-            loss = outputs.get('loss', float('nan')) if outputs else float(
-                'nan')
+            loss = outputs.get('loss',
+                               float('nan')) if outputs else float('nan')
             loss = float(loss.detach()) if hasattr(loss, 'detach') else loss
             self._draw(done, runner.max_iters, f'  loss {loss:.3f}')
 
@@ -96,12 +100,12 @@ class ProgressBar(Hook):
 def quiet_third_party_warnings() -> None:
     """The deprecation notices of the stack that mmkd cannot act on (the
     same list as pytest.ini); anything else still prints."""
-    warnings.filterwarnings(
-        'ignore', 'pkg_resources is deprecated', UserWarning)
-    for module in ('mmengine', 'mmcv', 'mmseg', 'mmdet', 'mmpretrain',
-                   'torch', 'torchvision'):
-        warnings.filterwarnings('ignore', category=DeprecationWarning,
-                                module=module)
+    warnings.filterwarnings('ignore', 'pkg_resources is deprecated',
+                            UserWarning)
+    for module in ('mmengine', 'mmcv', 'mmseg', 'mmdet', 'mmpretrain', 'torch',
+                   'torchvision'):
+        warnings.filterwarnings(
+            'ignore', category=DeprecationWarning, module=module)
     # mmseg's heads still build their losses through its own deprecated API
     warnings.filterwarnings('ignore', '``build_loss`` would be deprecated',
                             UserWarning)
@@ -198,8 +202,8 @@ def save_picture(dataset, results, names, method, path, count=5, zoom=3):
     ones: not chosen); a legend of the classes and of the error colours."""
     import cv2
     teacher, student, distilled = results
-    titles = ['image', 'ground truth'] + names + [
-        f'errors: {method} vs student']
+    titles = ['image', 'ground truth'
+              ] + names + [f'errors: {method} vs student']
     tile = 64 * zoom
     gap = 6
     rows = []
@@ -211,8 +215,9 @@ def save_picture(dataset, results, names, method, path, count=5, zoom=3):
             _colour(r['preds'][i]) for r in results
         ] + [_diff(student['preds'][i], distilled['preds'][i], label)]
         tiles = [
-            cv2.resize(np.ascontiguousarray(t), (tile, tile),
-                       interpolation=cv2.INTER_NEAREST) for t in tiles
+            cv2.resize(
+                np.ascontiguousarray(t), (tile, tile),
+                interpolation=cv2.INTER_NEAREST) for t in tiles
         ]
         cv2.rectangle(tiles[-1], (0, 0), (tile - 1, tile - 1), BOTH, 1)
         row = np.full((tile, len(tiles) * (tile + gap) - gap, 3), 255,
@@ -233,8 +238,8 @@ def save_picture(dataset, results, names, method, path, count=5, zoom=3):
     header = []
     for j, title in enumerate(titles):
         (w, _), _ = cv2.getTextSize(title, font, 0.45, 1)
-        header.append((j * (tile + gap) + max((tile - w) // 2, 0), 20, title,
-                       0.45))
+        header.append((j * (tile + gap) + max(
+            (tile - w) // 2, 0), 20, title, 0.45))
     legend = np.full((34, width, 3), 255, np.uint8)
     x = 8
     groups = [('classes:', list(zip(CLASSES, PALETTE))),
@@ -249,8 +254,8 @@ def save_picture(dataset, results, names, method, path, count=5, zoom=3):
             colour = tuple(int(v) for v in colour)
             cv2.rectangle(legend, (x, 10), (x + 16, 26), colour, -1)
             cv2.rectangle(legend, (x, 10), (x + 16, 26), (0, 0, 0), 1)
-            cv2.putText(legend, name, (x + 22, 23), font, 0.45, (0, 0, 0),
-                        1, cv2.LINE_AA)
+            cv2.putText(legend, name, (x + 22, 23), font, 0.45, (0, 0, 0), 1,
+                        cv2.LINE_AA)
             x += cv2.getTextSize(name, font, 0.45, 1)[0][0] + 36
         x += 30
     spacer = np.full((gap, width, 3), 255, np.uint8)
@@ -313,11 +318,19 @@ def schedule_options(iters: int) -> dict:
     return {
         'train_cfg.max_iters': iters,
         'param_scheduler': [
-            dict(type='LinearLR', start_factor=0.04, begin=0, end=warm_iters,
-                 by_epoch=False),
-            dict(type='CosineAnnealingLR', eta_min=1e-5,
-                 T_max=max(iters - warm_iters, 1), begin=warm_iters, end=iters,
-                 by_epoch=False)
+            dict(
+                type='LinearLR',
+                start_factor=0.04,
+                begin=0,
+                end=warm_iters,
+                by_epoch=False),
+            dict(
+                type='CosineAnnealingLR',
+                eta_min=1e-5,
+                T_max=max(iters - warm_iters, 1),
+                begin=warm_iters,
+                end=iters,
+                by_epoch=False)
         ],
         'default_hooks.checkpoint.interval': iters
     }
@@ -353,16 +366,18 @@ def main(argv=None):
     os.makedirs(args.cache, exist_ok=True)
     extra = schedule_options(args.iters) if args.iters else {}
     method = args.method.upper()
-    print(f'mmkd demo: {method} on generated shapes (64x64, 4 classes), '
-          f'CPU; logs in {args.work_dir}/', file=out)
+    print(
+        f'mmkd demo: {method} on generated shapes (64x64, 4 classes), '
+        f'CPU; logs in {args.work_dir}/',
+        file=out)
 
     # The teacher is cached by its config and the data version.
     cached = osp.join(args.cache, f'teacher-{teacher_key(args.iters)}.pth')
     t_cfg = make_cfg(TEACHER, osp.join(args.work_dir, 'teacher'), 0, **extra)
     if osp.exists(cached):
         t_cfg.load_from = cached
-        runner, teacher = run_phase(t_cfg, 'teacher (cached)', out,
-                                    train=False)
+        runner, teacher = run_phase(
+            t_cfg, 'teacher (cached)', out, train=False)
     else:
         runner, teacher = run_phase(t_cfg, 'teacher', out)
         ckpt = osp.join(runner.work_dir, f'iter_{runner.iter}.pth')
@@ -379,20 +394,21 @@ def main(argv=None):
                          seed, **extra)
         runs['student'].append(
             run_phase(s_cfg, f'student, seed {seed}', out)[1])
-        d_cfg = make_cfg(
-            DISTILL[args.method],
-            osp.join(args.work_dir, f'{args.method}-s{seed}'), seed,
-            **{
-                'model.teacher.checkpoint': d_teacher,
-                **extra
-            })
+        d_cfg = make_cfg(DISTILL[args.method],
+                         osp.join(args.work_dir, f'{args.method}-s{seed}'),
+                         seed, **{
+                             'model.teacher.checkpoint': d_teacher,
+                             **extra
+                         })
         runs['distilled'].append(
             run_phase(d_cfg, f'student + {method}, seed {seed}', out)[1])
 
-    print(f'\nmIoU and boundary IoU (class pixels within {BOUNDARY_PX} px of '
-          'another class) on the 100 validation images, in %; the teacher '
-          'trained 600 iterations, each student 300 (same seed and schedule '
-          f'with and without {method}):\n', file=out)
+    print(
+        f'\nmIoU and boundary IoU (class pixels within {BOUNDARY_PX} px of '
+        'another class) on the 100 validation images, in %; the teacher '
+        'trained 600 iterations, each student 300 (same seed and schedule '
+        f'with and without {method}):\n',
+        file=out)
     print(table(args.method, teacher, runs, args.seeds), file=out)
     print('\n' + summary(args.method, teacher, runs), file=out)
     picture = osp.join(args.work_dir, 'predictions.png')
@@ -400,8 +416,10 @@ def main(argv=None):
                  [teacher, runs['student'][0], runs['distilled'][0]],
                  ['teacher', 'student', f'student + {method}'], method,
                  picture)
-    print(f'\nPicture (seed {args.seeds[0]}): {picture}. '
-          f'Total {time.time() - begin:.0f} s.', file=out)
+    print(
+        f'\nPicture (seed {args.seeds[0]}): {picture}. '
+        f'Total {time.time() - begin:.0f} s.',
+        file=out)
 
 
 if __name__ == '__main__':

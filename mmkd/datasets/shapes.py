@@ -97,8 +97,7 @@ def generate_shapes(root: str,
         for i in range(count):
             img, label = draw_shape_image(rng, size)
             _write(cv2, osp.join(root, split, f'{i:04d}.png'), img[..., ::-1])
-            _write(cv2, osp.join(root, f'{split}annot', f'{i:04d}.png'),
-                   label)
+            _write(cv2, osp.join(root, f'{split}annot', f'{i:04d}.png'), label)
     with open(done, 'w') as f:
         f.write(f'{VERSION} {num_train} {num_val} {size} {seed}\n')
     return root

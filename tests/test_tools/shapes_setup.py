@@ -15,8 +15,8 @@ DISTILL = DEMO / 'cwd_unet-s5-c16_unet-s5-c8_1xb16-300i_shapes-64x64.py'
 
 
 def make_shapes_and_teacher(tmp: Path):
-    data = generate_shapes(str(tmp / 'shapes'), num_train=8, num_val=4,
-                           size=64)
+    data = generate_shapes(
+        str(tmp / 'shapes'), num_train=8, num_val=4, size=64)
     with DefaultScope.overwrite_default_scope('mmseg'):
         teacher = MODELS.build(Config.fromfile(str(TEACHER)).model)
     ckpt = tmp / 'teacher.pth'

@@ -21,8 +21,8 @@ def load_demo():
 
 def test_demo_output_and_files(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the configs' data and teacher paths
-    generate_shapes(str(tmp_path / 'data' / 'shapes-v2'), num_train=8,
-                    num_val=4)
+    generate_shapes(
+        str(tmp_path / 'data' / 'shapes-v2'), num_train=8, num_val=4)
     demo = load_demo()
     args = ['--iters', '2', '--seeds', '0', '--cache', str(tmp_path / 'c')]
     demo.main(args)
@@ -30,11 +30,11 @@ def test_demo_output_and_files(tmp_path, capsys, monkeypatch):
     lines = out.splitlines()
     # one progress line per phase, each ending with the evaluation
     phases = [line for line in lines if '[' in line and '2/2' in line]
-    assert [p.split('[')[0].strip() for p in phases] == [
-        'teacher', 'student, seed 0', 'student + BPKD, seed 0'
-    ], out
-    assert all(re.search(r'mIoU +\d+\.\d  boundary IoU +\d+\.\d', p)
-               for p in phases), out
+    assert [p.split('[')[0].strip() for p in phases
+            ] == ['teacher', 'student, seed 0', 'student + BPKD, seed 0'], out
+    assert all(
+        re.search(r'mIoU +\d+\.\d  boundary IoU +\d+\.\d', p)
+        for p in phases), out
     # the table: header, rule and the three models
     rows = [line for line in lines if line.startswith('|')]
     assert len(rows) == 5 and 'student + BPKD' in rows[-1], out

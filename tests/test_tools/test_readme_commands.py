@@ -45,9 +45,10 @@ def test_readme_block_names_real_files():
     commands = readme_commands()
     assert commands[0] == 'make shell'
     kinds = {c.split()[0] + ' ' + c.split()[1] for c in commands[1:]}
-    assert {'python tools/train.py', 'python tools/test.py',
-            'python tools/export_student.py', 'mim train',
-            'mim test'} <= kinds, commands
+    assert {
+        'python tools/train.py', 'python tools/test.py',
+        'python tools/export_student.py', 'mim train', 'mim test'
+    } <= kinds, commands
     guide = (ROOT / 'docs' / 'get_started.md').read_text()
     for command in commands[1:]:  # docs/get_started.md shows the same
         assert command in guide, command
@@ -84,7 +85,10 @@ def test_readme_commands_run_as_written(tmp_path):
     env = dict(os.environ, MMKD_TEST_README='1')
     env.pop('PYTHONPATH', None)  # the activation alone must be enough
     proc = subprocess.run(['bash', '-c', '\n'.join(script)],
-                          cwd=work, env=env, capture_output=True, text=True,
+                          cwd=work,
+                          env=env,
+                          capture_output=True,
+                          text=True,
                           timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]

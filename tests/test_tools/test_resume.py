@@ -23,8 +23,7 @@ def config(data, ckpt, work_dir, iters):
     cfg.log_level = 'WARNING'
     # SGD: the momentum buffers are compared after resuming
     cfg.optim_wrapper = dict(
-        type='OptimWrapper',
-        optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+        type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     return cfg
 
 
@@ -36,7 +35,8 @@ def test_connector_trains_saves_and_resumes(tmp_path):
     first = torch.load(tmp_path / 'run' / 'iter_1.pth')
     second = torch.load(tmp_path / 'run' / 'iter_2.pth')
     assert not torch.equal(first['state_dict'][CONN], initial)
-    assert not torch.equal(second['state_dict'][CONN], first['state_dict'][CONN])
+    assert not torch.equal(second['state_dict'][CONN],
+                           first['state_dict'][CONN])
     # the optimizer holds (and saves) the connector: one state per parameter
     n_params = len(list(runner.model.parameters()))
     assert len(second['optimizer']['state']) == n_params
