@@ -23,8 +23,8 @@ def _tool():
 @pytest.mark.parametrize(
     'config,size,classes',
     [
-        # demo (shapes): crop 128x128, 4 classes
-        ('demo/cwd_pspnet-r18-d8_pspnet-r18w16-d8_1xb8-200i_shapes-128x128.py',
+        # demo (shapes): UNet, 4 classes; sizes a multiple of its 16
+        ('demo/cwd_unet-s5-c16_unet-s5-c8_1xb16-300i_shapes-64x64.py',
          (64, 96), None),
         # CamVid: crop 176x224, 11 classes (fake labels up to 18 broke the CE)
         ('bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py',
