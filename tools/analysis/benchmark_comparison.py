@@ -43,7 +43,8 @@ def main(argv=None):
     teacher = model.teachers['teacher'].model
     batch = fake_batch('mmseg', args.size, args.batch, num_classes_of(student))
     optim = ComparisonOptimWrapperConstructor(
-        dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-4)))(model)
+        dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-4)))(
+            model)
     alone = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
     data = model.data_preprocessor(batch, True)
 
