@@ -23,7 +23,7 @@ from mmengine.runner import ValLoop
 from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from .builder import build_model
 from .distiller import Distiller
-from .teacher import Teacher
+from .teacher import HidesTeachers, Teacher
 
 __all__ = [
     'DistillComparison', 'ComparisonOptimWrapperConstructor',
@@ -45,7 +45,7 @@ def _set_rng_state(state: tuple) -> None:
 
 
 @MODELS.register_module()
-class DistillComparison(BaseModel):
+class DistillComparison(HidesTeachers, BaseModel):
     """Arms trained side by side on the same batches, one teacher forward.
 
     Args:
@@ -137,18 +137,6 @@ class DistillComparison(BaseModel):
         start = self.student_of(names[0]).state_dict()
         for name in names[1:]:
             self.student_of(name).load_state_dict(start)
-
-    def train(self, mode: bool = True) -> 'DistillComparison':
-        super().train(mode)
-        for hidden in self.teachers.values():
-            hidden.model.eval()
-        return self
-
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        for hidden in self.__dict__.get('teachers', {}).values():
-            hidden.follow(fn)
-        return self
 
     @property
     def distill_scale(self) -> float:

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from mmengine.utils import is_list_of
 
@@ -15,7 +15,7 @@ from mmkd.registry import MODELS
 from .builder import build_model
 from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap, parse_tap
-from .teacher import Teacher
+from .teacher import HidesTeachers, Teacher
 
 __all__ = ['Distiller']
 
@@ -136,7 +136,7 @@ class _LossEntry(nn.Module):
 
 
 @MODELS.register_module()
-class Distiller(BaseModel):
+class Distiller(HidesTeachers, BaseModel):
     """A student trained with its own losses plus distillation losses from
     one or several frozen, hidden teachers.
 
@@ -292,36 +292,6 @@ class Distiller(BaseModel):
         raise RuntimeError(f'this Distiller has several teachers '
                            f'({sorted(teachers)}): use '
                            f'model.teachers[name].model')
-
-    # --- hidden teachers follow the model, but never train ---------------
-    def train(self, mode: bool = True) -> 'Distiller':
-        super().train(mode)
-        for hidden in self.teachers.values():
-            hidden.model.eval()
-        return self
-
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        for hidden in self.__dict__.get('teachers', {}).values():
-            hidden.follow(fn)
-        return self
-
-    def _set_device(self, device: torch.device) -> None:
-        super()._set_device(device)
-        for hidden in self.teachers.values():
-            hidden.model.apply(lambda m: setattr(m, '_device', device) if
-                               isinstance(m, BaseDataPreprocessor) else None)
-
-    def __deepcopy__(self, memo):
-        """Copy everything but the frozen teachers, which the copy shares:
-        ``EMAHook`` deep-copies the model for its average and must not hold
-        a second set of teachers."""
-        for hidden in self.teachers.values():
-            memo[id(hidden.model)] = hidden.model
-        new = self.__class__.__new__(self.__class__)
-        memo[id(self)] = new
-        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return new
 
     # --- forward ------------------------------------------------------
     def forward(self,

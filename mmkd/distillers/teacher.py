@@ -1,18 +1,20 @@
 """A frozen teacher: built, loaded, checked against the student, hidden from
 the optimizer, run only as far as its taps, in the precision asked for."""
+import copy
 import logging
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.model import (BaseDataPreprocessor, BaseModel,
+                            revert_sync_batchnorm)
 
 from .builder import build_model, load_teacher_checkpoint
 from .preprocess import normalisation_of, renormalise
 from .taps import FeatureTaps, StopForward, Tap
 
-__all__ = ['Teacher', 'PRECISIONS']
+__all__ = ['Teacher', 'HidesTeachers', 'PRECISIONS']
 
 PRECISIONS = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 
@@ -196,6 +198,39 @@ class Teacher:
         if self.reuse_records:
             self._memo = (batch, records)
         return records
+
+
+class HidesTeachers:
+    """For a model that holds :class:`Teacher` objects in ``self.teachers``
+    (a plain dict, so they are not sub-modules): they follow the model's
+    device moves, stay in eval mode, and a deep copy (``EMAHook``'s
+    averaged model) shares them instead of copying them."""
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for hidden in self.teachers.values():
+            hidden.model.eval()
+        return self
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        for hidden in self.__dict__.get('teachers', {}).values():
+            hidden.follow(fn)
+        return self
+
+    def _set_device(self, device: torch.device) -> None:
+        super()._set_device(device)
+        for hidden in self.teachers.values():
+            hidden.model.apply(lambda m: setattr(m, '_device', device) if
+                               isinstance(m, BaseDataPreprocessor) else None)
+
+    def __deepcopy__(self, memo):
+        for hidden in self.teachers.values():
+            memo[id(hidden.model)] = hidden.model
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
 
 
 class _MissingKeyWatch:
