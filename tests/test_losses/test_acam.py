@@ -2,19 +2,17 @@
 memory, gradients, AMP and the Distiller contract."""
 import copy
 import math
-import weakref
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from mmkd.losses import ACAMKDLoss, acam_masked_losses, mask_dice
 from mmkd.ops import (attention_memory_bytes, cross_attention, naive_attention,
                       sdpa_backend)
+from mmkd.utils.memory import LiveTensorBytes
 
 MIB = 2**20
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,41 +97,11 @@ def test_sdpa_equals_naive(dq, dv):
         assert sdpa_backend(q, k, v, dq**-0.5) == 'math'
 
 
-class LiveBytes(TorchDispatchMode):
-    """Peak bytes of tensor storages created by aten ops inside the mode
-    (forward and backward); torch's CPU allocations are invisible to
-    tracemalloc, and ru_maxrss never goes down within a process."""
-
-    def __init__(self):
-        super().__init__()
-        self.refs, self.live, self.peak = {}, 0, 0
-
-    def _release(self, ptr, nbytes):
-        self.refs[ptr] -= 1
-        if not self.refs[ptr]:
-            del self.refs[ptr]
-            self.live -= nbytes
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                st = t.untyped_storage()
-                ptr, nbytes = st.data_ptr(), st.nbytes()
-                if ptr == 0:
-                    continue
-                if ptr not in self.refs:
-                    self.refs[ptr] = 0
-                    self.live += nbytes
-                    self.peak = max(self.peak, self.live)
-                self.refs[ptr] += 1
-                weakref.finalize(t, self._release, ptr, nbytes)
-        return out
-
-
 def peak_mib(fn, *inputs):
     inputs = [x.detach().requires_grad_() for x in inputs]
-    with LiveBytes() as mode:
+    # torch's CPU allocations are invisible to tracemalloc, and ru_maxrss
+    # never goes down within a process
+    with LiveTensorBytes() as mode:
         fn(*inputs).sum().backward()
     return mode.peak / MIB
 

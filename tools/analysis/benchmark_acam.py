@@ -33,10 +33,11 @@ import time
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_bpkd_mask import LiveTensorBytes, _status_kb  # noqa: E402
+from benchmark_bpkd_mask import _status_kb  # noqa: E402
 
 from mmkd.losses import ACAMKDLoss  # noqa: E402
 from mmkd.ops import attention_memory_bytes  # noqa: E402
+from mmkd.utils.memory import LiveTensorBytes  # noqa: E402
 
 
 def build(args, path):
