@@ -23,7 +23,7 @@ from mmengine.runner import ValLoop
 from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from .builder import build_model
 from .distiller import Distiller
-from .teacher import HidesTeachers, Teacher
+from .teacher import HidesTeachers, Teacher, build_teachers
 
 __all__ = [
     'DistillComparison', 'ComparisonOptimWrapperConstructor',
@@ -90,17 +90,10 @@ class DistillComparison(HidesTeachers, BaseModel):
         first, _ = build_model(student, 'student')
         super().__init__(
             data_preprocessor=first.data_preprocessor, init_cfg=init_cfg)
-        specs = dict(teachers or {})
-        if teacher is not None:
-            specs = dict(teacher=teacher, **specs)
-        if not specs:
-            raise ValueError('a DistillComparison needs teacher=dict(...) or '
-                             'teachers=dict(name=dict(...), ...)')
         #: One set of teachers for every arm (a plain dict: hidden).
-        self.teachers: Dict[str, Teacher] = {
-            name: Teacher(name, spec, first, load_teacher_checkpoint)
-            for name, spec in specs.items()
-        }
+        self.teachers: Dict[str, Teacher] = build_teachers(
+            teacher, teachers, first, load_teacher_checkpoint,
+            'DistillComparison')
         for hidden in self.teachers.values():
             hidden.reuse_records = True
         self.arms = nn.ModuleDict()

@@ -15,7 +15,7 @@ from mmkd.registry import MODELS
 from .builder import build_model
 from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap, parse_tap
-from .teacher import HidesTeachers, Teacher
+from .teacher import HidesTeachers, Teacher, build_teachers
 
 __all__ = ['Distiller']
 
@@ -202,21 +202,10 @@ class Distiller(HidesTeachers, BaseModel):
             data_preprocessor=student_model.data_preprocessor,
             init_cfg=init_cfg)
         self.student = student_model
-        specs = dict(teachers or {})
-        if 'teacher' in specs:
-            raise ValueError("teachers=dict(teacher=...) is reserved for "
-                             "teacher=; give that teacher another name")
-        if teacher is not None:
-            specs = dict(teacher=teacher, **specs)
-        if not specs:
-            raise ValueError('a Distiller needs teacher=dict(...) or '
-                             'teachers=dict(name=dict(...), ...)')
         #: name -> Teacher; a plain dict, so the teachers stay hidden.
-        self.teachers: Dict[str, Teacher] = {
-            name: spec if isinstance(spec, Teacher) else Teacher(
-                name, spec, self.student, load_teacher_checkpoint)
-            for name, spec in specs.items()
-        }
+        self.teachers: Dict[str, Teacher] = build_teachers(
+            teacher, teachers, self.student, load_teacher_checkpoint,
+            'Distiller')
 
         if not isinstance(losses, dict) or not losses:
             raise ValueError('losses should be a non-empty dict of '
@@ -244,7 +233,7 @@ class Distiller(HidesTeachers, BaseModel):
                 e.teacher_tap for e in entries if e.teacher_tap.model == name
             ]
             if not taps:
-                if specs[name] is hidden:  # shared: other arms tap it
+                if hidden.reuse_records:  # shared: other arms tap it
                     continue
                 raise ValueError(f'{hidden.label} is not used by any loss; '
                                  f'remove it or tap it in losses')

@@ -14,7 +14,7 @@ from .builder import build_model, load_teacher_checkpoint
 from .preprocess import normalisation_of, renormalise
 from .taps import FeatureTaps, StopForward, Tap
 
-__all__ = ['Teacher', 'HidesTeachers', 'PRECISIONS']
+__all__ = ['Teacher', 'HidesTeachers', 'build_teachers', 'PRECISIONS']
 
 PRECISIONS = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 
@@ -198,6 +198,28 @@ class Teacher:
         if self.reuse_records:
             self._memo = (batch, records)
         return records
+
+
+def build_teachers(teacher: Optional[dict], teachers: Optional[dict],
+                   student: nn.Module, load_checkpoint: bool,
+                   owner: str) -> Dict[str, 'Teacher']:
+    """The teachers of ``teacher=`` (named 'teacher') and ``teachers=``;
+    a value that is already a :class:`Teacher` (shared by a comparison's
+    arms) is used as it is."""
+    specs = dict(teachers or {})
+    if 'teacher' in specs:
+        raise ValueError("teachers=dict(teacher=...) is reserved for "
+                         "teacher=; give that teacher another name")
+    if teacher is not None:
+        specs = dict(teacher=teacher, **specs)
+    if not specs:
+        raise ValueError(f'a {owner} needs teacher=dict(...) or '
+                         'teachers=dict(name=dict(...), ...)')
+    return {
+        name: spec if isinstance(spec, Teacher) else Teacher(
+            name, spec, student, load_checkpoint)
+        for name, spec in specs.items()
+    }
 
 
 class HidesTeachers:
