@@ -91,9 +91,10 @@ class DistillComparison(HidesTeachers, BaseModel):
         super().__init__(
             data_preprocessor=first.data_preprocessor, init_cfg=init_cfg)
         #: One set of teachers for every arm (a plain dict: hidden).
-        self.teachers: Dict[str, Teacher] = build_teachers(
-            teacher, teachers, first, load_teacher_checkpoint,
-            'DistillComparison')
+        self.teachers: Dict[str,
+                            Teacher] = build_teachers(teacher, teachers, first,
+                                                      load_teacher_checkpoint,
+                                                      'DistillComparison')
         for hidden in self.teachers.values():
             hidden.reuse_records = True
         self.arms = nn.ModuleDict()

@@ -9,7 +9,25 @@ import torch.nn.functional as F
 
 from mmkd.registry import MODELS
 
-__all__ = ['ChannelAlignConnector', 'SpatialAlignConnector']
+__all__ = ['ChannelAlignConnector', 'SpatialAlignConnector', 'connector_hint']
+
+
+def connector_hint(student: Sequence[int], teacher: Sequence[int]) -> str:
+    """The ``connector=[...]`` config that brings a student record of shape
+    ``student`` (N, C, H, W) to the teacher's ``teacher``.
+
+    Example:
+        >>> connector_hint((2, 8, 4, 4), (2, 16, 8, 8))
+        "connector=[dict(type='mmkd.ChannelAlignConnector', in_channels=8, \
+out_channels=16), dict(type='mmkd.SpatialAlignConnector')]"
+    """
+    fixes = []
+    if student[1] != teacher[1]:
+        fixes.append(f"dict(type='mmkd.ChannelAlignConnector', "
+                     f'in_channels={student[1]}, out_channels={teacher[1]})')
+    if tuple(student[2:]) != tuple(teacher[2:]):
+        fixes.append("dict(type='mmkd.SpatialAlignConnector')")
+    return f'connector=[{", ".join(fixes)}]'
 
 
 @MODELS.register_module()

@@ -13,6 +13,7 @@ from mmengine.utils import is_list_of
 
 from mmkd.registry import MODELS
 from .builder import build_model
+from .connectors import connector_hint
 from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap, parse_tap
 from .teacher import HidesTeachers, Teacher, build_teachers
@@ -96,10 +97,7 @@ class _LossEntry(nn.Module):
                 f'loss {self.name!r}: student {self.student_tap.path!r} gives '
                 f'{tuple(student.shape)} but teacher '
                 f'{self.teacher_tap.path!r} gives {tuple(teacher.shape)}. Add '
-                f"connector=dict(type='mmkd.ChannelAlignConnector', "
-                f'in_channels={student.shape[1]}, '
-                f'out_channels={teacher.shape[1]}) for channels and/or '
-                f"dict(type='mmkd.SpatialAlignConnector') for size")
+                f'{connector_hint(student.shape, teacher.shape)}')
         if self.pass_data_samples:
             return self.loss(student, teacher, data_samples=data_samples)
         return self.loss(student, teacher)
@@ -203,9 +201,11 @@ class Distiller(HidesTeachers, BaseModel):
             init_cfg=init_cfg)
         self.student = student_model
         #: name -> Teacher; a plain dict, so the teachers stay hidden.
-        self.teachers: Dict[str, Teacher] = build_teachers(
-            teacher, teachers, self.student, load_teacher_checkpoint,
-            'Distiller')
+        self.teachers: Dict[str,
+                            Teacher] = build_teachers(teacher, teachers,
+                                                      self.student,
+                                                      load_teacher_checkpoint,
+                                                      'Distiller')
 
         if not isinstance(losses, dict) or not losses:
             raise ValueError('losses should be a non-empty dict of '

@@ -19,6 +19,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (registers mmkd; mmkd:: configs)
+from mmkd.distillers.connectors import connector_hint
 from mmkd.utils import (fake_batch, fit_preprocessor, is_distiller_config,
                         num_classes_of)
 
@@ -84,15 +85,8 @@ def fit(entry, student, teacher) -> str:
         return f'a connector fails on it: {exc}'
     if student.shape == teacher.shape:
         return f'fits: {describe(student)}'
-    fixes = []
-    if student.shape[1] != teacher.shape[1]:
-        fixes.append(f"dict(type='mmkd.ChannelAlignConnector', "
-                     f'in_channels={student.shape[1]}, '
-                     f'out_channels={teacher.shape[1]})')
-    if student.shape[2:] != teacher.shape[2:]:
-        fixes.append("dict(type='mmkd.SpatialAlignConnector')")
     return (f'does not fit: {describe(student)} vs {describe(teacher)}; add '
-            f'connector=[{", ".join(fixes)}]')
+            f'{connector_hint(student.shape, teacher.shape)}')
 
 
 def tapped(recorder: ShapeRecorder, tap):
