@@ -1,16 +1,9 @@
 """ACAM-KD's trainable units under DDP (two gloo processes on the CPU):
 without find_unused_parameters every unit must be in the graph each step,
 and both ranks must end with the same student and the same units."""
-import os
-import subprocess
-import sys
-
 import torch
 
-from tests.test_tools.shapes_setup import (DISTILL, ROOT,
-                                           make_shapes_and_teacher,
-                                           small_options)
-from tests.test_tools.test_ddp import free_port
+from tests.test_tools.test_ddp import train_two_processes
 
 ACAM = {
     'model.losses.loss_acam.type': 'mmkd.ACAMKDLoss',
@@ -26,23 +19,7 @@ ACAM = {
 
 
 def test_two_process_gloo_training_with_acam(tmp_path):
-    data, ckpt = make_shapes_and_teacher(tmp_path)
-    options = small_options(data, ckpt, tmp_path / 'run', 2)
-    options.pop('work_dir')
-    options.update(ACAM)
-    cmd = [
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={free_port()}',
-        str(ROOT / 'tests' / 'test_tools' / 'ddp_worker.py'),
-        str(DISTILL), '--launcher', 'pytorch', '--work-dir',
-        str(tmp_path / 'run'), '--cfg-options',
-        *[f'{k}={v}' for k, v in options.items()]
-    ]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=600)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    log = train_two_processes(tmp_path, ACAM)
     assert 'distill.loss_acam_distill' in log and 'Iter(train) [2/2]' in log
     assert 'distill.loss_acam_l0_mask_s_mean' in log, log[-4000:]
     for rank in (0, 1):

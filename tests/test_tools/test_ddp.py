@@ -18,10 +18,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_process_gloo_training(tmp_path):
+def train_two_processes(tmp_path, extra=None) -> str:
+    """Train the shapes distillation config for 2 iterations on 2 gloo
+    processes (``ddp_worker.py``, which saves each rank's weights); the
+    log. ``extra``: more ``--cfg-options``."""
     data, ckpt = make_shapes_and_teacher(tmp_path)
     options = small_options(data, ckpt, tmp_path / 'run', 2)
     options.pop('work_dir')
+    options.update(extra or {})
     cmd = [
         sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
         f'--master_port={free_port()}',
@@ -35,6 +39,11 @@ def test_two_process_gloo_training(tmp_path):
         cmd, env=env, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
+    return log
+
+
+def test_two_process_gloo_training(tmp_path):
+    log = train_two_processes(tmp_path)
     assert 'distill.loss_cwd' in log and 'Iter(train) [2/2]' in log, log
     rank0 = torch.load(tmp_path / 'rank0.pth')
     rank1 = torch.load(tmp_path / 'rank1.pth')
