@@ -79,14 +79,16 @@ def _tensors(value) -> List[torch.Tensor]:
     return []
 
 
-def _clone(value):
-    if isinstance(value, torch.Tensor):
-        return value.clone()
-    if isinstance(value, (tuple, list)):
-        return type(value)(_clone(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    return value
+def map_tensors(fn, record):
+    """``fn`` applied to every tensor of a record (a tensor, or nested
+    tuples/lists/dicts), the structure kept."""
+    if isinstance(record, torch.Tensor):
+        return fn(record)
+    if isinstance(record, (tuple, list)):
+        return type(record)(map_tensors(fn, r) for r in record)
+    if isinstance(record, dict):
+        return {k: map_tensors(fn, v) for k, v in record.items()}
+    return record
 
 
 class FeatureTaps:
@@ -156,7 +158,7 @@ class FeatureTaps:
 
         def record(value) -> None:
             if tap.copy:
-                value = _clone(value)
+                value = map_tensors(torch.Tensor.clone, value)
             # Inside a torch.compile graph the hook is traced, and version
             # counters read there are not those of the tensors the graph
             # returns: the check only runs in eager mode (docs/config.md).

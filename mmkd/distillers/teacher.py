@@ -12,7 +12,7 @@ from mmengine.model import (BaseDataPreprocessor, BaseModel,
 
 from .builder import build_model, load_teacher_checkpoint
 from .preprocess import normalisation_of, renormalise
-from .taps import FeatureTaps, StopForward, Tap
+from .taps import FeatureTaps, StopForward, Tap, map_tensors
 
 __all__ = ['Teacher', 'HidesTeachers', 'build_teachers', 'PRECISIONS']
 
@@ -27,15 +27,8 @@ def _cpu_has_bf16() -> bool:
         or getattr(cpu, '_is_amx_tile_supported', lambda: False)())
 
 
-def _to_float32(record):
-    """A teacher record in float32 (tensors nested in tuples/lists too)."""
-    if isinstance(record, torch.Tensor):
-        return record.float() if record.is_floating_point() else record
-    if isinstance(record, (tuple, list)):
-        return type(record)(_to_float32(r) for r in record)
-    if isinstance(record, dict):
-        return {k: _to_float32(v) for k, v in record.items()}
-    return record
+def _to_float32(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.float() if tensor.is_floating_point() else tensor
 
 
 class Teacher:
@@ -194,7 +187,10 @@ class Teacher:
         if watch is not None:
             watch.raise_if_needed()
         if self.dtype != torch.float32:
-            records = {tap: _to_float32(r) for tap, r in records.items()}
+            records = {
+                tap: map_tensors(_to_float32, r)
+                for tap, r in records.items()
+            }
         if self.reuse_records:
             self._memo = (batch, records)
         return records
