@@ -12,25 +12,10 @@
 # (an approximation not in the paper).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_2x.py',
+    '../_base_/schedules/sgd-clip35-warmup1k_2x_coco.py',
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001),
-    clip_grad=dict(max_norm=35, norm_type=2))
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=24,
-        by_epoch=True,
-        milestones=[16, 22],
-        gamma=0.1)
-]
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'  # noqa: E501
 model = dict(
     type='mmkd.Distiller',
