@@ -6,28 +6,11 @@
 # base with its own baselines (teacher 78.07, DeepLabV3-MobileNetV2 73.12);
 # MMSegmentation's models and baselines differ, so absolute numbers will not
 # transfer.
+# The teacher, loss and schedule are those of the DeepLabV3-R18-D8 config.
 _base_ = [
-    'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py',
+    './acam_deeplabv3-r101-d8_deeplabv3-r18-d8_8xb2-40k_cityscapes-512x1024.py'
 ]
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-train_dataloader = dict(batch_size=2)
-optim_wrapper = dict(optimizer=dict(lr=0.02))
-teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/deeplabv3_r101-d8_512x1024_80k_cityscapes/deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth'  # noqa: E501
 model = dict(
-    type='mmkd.Distiller',
     student=dict(
         config='mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py'
-    ),  # noqa: E501
-    teacher=dict(
-        config='mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py',  # noqa: E501
-        checkpoint=teacher_ckpt),
-    losses=dict(
-        loss_acam=dict(
-            type='mmkd.ACAMKDLoss',
-            student='decode_head.conv_seg',
-            teacher='decode_head.conv_seg',
-            student_channels=19,
-            teacher_channels=19,
-            num_masks=19)))
+    ))
