@@ -5,6 +5,12 @@ checkpoint is not loaded (the teacher does not run at test time).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--precision fp32|bf16|fp16]
+
+``--precision bf16`` evaluates with the weights and inputs cast once to
+bfloat16, as ``teacher=dict(precision='bf16')`` runs a teacher
+(``mmkd.EvalPrecisionHook``): check a teacher's metric before distilling
+from it in low precision.
 """
 import argparse
 import os
@@ -34,6 +40,11 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--precision',
+        choices=['fp32', 'bf16', 'fp16'],
+        default='fp32',
+        help='cast the weights and inputs once, as a teacher precision= does')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -59,6 +70,10 @@ def main():
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
+    if args.precision != 'fp32':
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='mmkd.EvalPrecisionHook', precision=args.precision)
+        ]
     runner = Runner.from_cfg(cfg)
     runner.test()
 

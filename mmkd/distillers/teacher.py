@@ -14,7 +14,10 @@ from .builder import build_model, load_teacher_checkpoint
 from .preprocess import normalisation_of, renormalise
 from .taps import FeatureTaps, StopForward, Tap, map_tensors
 
-__all__ = ['Teacher', 'HidesTeachers', 'build_teachers', 'PRECISIONS']
+__all__ = [
+    'Teacher', 'HidesTeachers', 'build_teachers', 'PRECISIONS',
+    'cpu_precision_warning'
+]
 
 PRECISIONS = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 
@@ -25,6 +28,22 @@ def _cpu_has_bf16() -> bool:
     return bool(
         getattr(cpu, '_is_avx512_bf16_supported', lambda: False)()
         or getattr(cpu, '_is_amx_tile_supported', lambda: False)())
+
+
+def cpu_precision_warning(dtype: torch.dtype, label: str) -> Optional[str]:
+    """Raise for float16 on the CPU; for bfloat16 on a CPU without native
+    kernels return the warning to log once, else None."""
+    if dtype == torch.float16:
+        raise ValueError(
+            f"{label}: precision='fp16' on the CPU: PyTorch has no fast CPU "
+            f'kernels for float16, so the model would be slower than in '
+            f"fp32. Use precision='bf16' on CPUs (fp16 is for GPUs)")
+    if dtype == torch.bfloat16 and not _cpu_has_bf16():
+        return (f"{label}: precision='bf16' on a CPU without AVX512-BF16 or "
+                f'AMX: bfloat16 convolutions run on emulated kernels, '
+                f'typically several times slower than float32 '
+                f"(docs/performance.md); use precision='fp32' here")
+    return None
 
 
 def _to_float32(tensor: torch.Tensor) -> torch.Tensor:
@@ -142,22 +161,10 @@ class Teacher:
         if self.dtype == torch.float32:
             return inputs
         if inputs.device.type == 'cpu':
-            if self.dtype == torch.float16:
-                raise ValueError(
-                    f"{self.label}: precision='fp16' on the CPU: PyTorch has "
-                    f'no fast CPU kernels for float16, so the teacher would '
-                    f"be slower than in fp32. Use precision='bf16' on CPUs "
-                    f'(fp16 is for GPUs)')
-            if not _cpu_has_bf16() and not self._warned_bf16:
+            slow = cpu_precision_warning(self.dtype, self.label)
+            if slow and not self._warned_bf16:
                 self._warned_bf16 = True
-                print_log(
-                    f"{self.label}: precision='bf16' on a CPU without "
-                    f'AVX512-BF16 or AMX: bfloat16 convolutions run on '
-                    f'emulated kernels, typically several times slower than '
-                    f"float32 (docs/performance.md); use precision='fp32' "
-                    f'here',
-                    logger='current',
-                    level=logging.WARNING)
+                print_log(slow, logger='current', level=logging.WARNING)
         return inputs.to(self.dtype)
 
     @torch.no_grad()
