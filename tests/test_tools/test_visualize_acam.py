@@ -34,3 +34,23 @@ def test_draws_masks(tmp_path):
         str(out)
     ])
     assert out.stat().st_size > 10_000
+
+
+@requires_camvid
+def test_draws_an_arm_of_a_comparison(tmp_path):
+    import pytest
+    from visualize_acam import main
+
+    image = sorted((CAMVID / 'val').glob('*.png'))[0]
+    config = str(ROOT / 'configs' / 'comparison' /
+                 'comparison_pspnet-r18-d8_pspnet-r18w32-d8_'
+                 'plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py')
+    out = tmp_path / 'arm.png'
+    main([
+        config,
+        str(image), '--no-teacher-checkpoint', '--arm', 'acam', '--out',
+        str(out)
+    ])
+    assert out.stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r"no such comparison arm.*'acam'"):
+        main([config, str(image), '--no-teacher-checkpoint', '--arm', 'x'])

@@ -14,6 +14,9 @@ Example (BCCD, after the runs of docs/methods/acam_kd.md)::
         --checkpoint work_dirs/acam_gains/acam_..._s0/epoch_12.pth \\
         --levels 0 1 2 --out docs/methods/images/acam_bccd.png
 
+For a ``mmkd.DistillComparison`` run, give its config and checkpoint and
+the arm with ``--arm NAME`` (e.g. ``--arm acam``).
+
 Without ``--checkpoint`` the units are as initialised (masks near 0.5);
 ``--no-teacher-checkpoint`` builds the teacher untrained (a smoke run).
 """
@@ -116,6 +119,8 @@ def main(argv=None):
     parser.add_argument('image')
     parser.add_argument('--checkpoint', help='a Distiller checkpoint')
     parser.add_argument('--entry', help='the loss entry, if several')
+    parser.add_argument(
+        '--arm', help='the arm of a mmkd.DistillComparison config to draw')
     parser.add_argument('--levels', type=int, nargs='+')
     parser.add_argument('--no-teacher-checkpoint', action='store_true')
     parser.add_argument('--out', default='acam_masks.png')
@@ -130,6 +135,13 @@ def main(argv=None):
     if args.checkpoint:
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, args.checkpoint, map_location='cpu')
+    if args.arm is not None:
+        arms = getattr(model, 'arms', None)
+        if arms is None or args.arm not in arms:
+            raise ValueError(f'--arm {args.arm}: the config builds no such '
+                             f'comparison arm (arms: '
+                             f'{list(arms) if arms is not None else None})')
+        model = arms[args.arm]
     model.eval()
     masks, img = spatial_masks(model, load_inputs(cfg, args.image), args.entry)
     draw(masks, img, args.levels, args.out)
