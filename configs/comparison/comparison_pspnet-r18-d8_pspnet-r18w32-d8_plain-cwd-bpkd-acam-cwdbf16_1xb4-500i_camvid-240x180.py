@@ -8,7 +8,9 @@
 #   python tools/train.py configs/comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-cwdbf16_1xb4-500i_camvid-240x180.py \
 #     --cfg-options randomness.seed=0 \
 #       model.teacher.checkpoint=T model.teachers.bf16.checkpoint=T
-_base_ = ['./comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py']  # noqa: E501
+_base_ = [
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'
+]  # noqa: E501
 model = dict(
     teachers=dict(
         bf16=dict(
