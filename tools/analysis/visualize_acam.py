@@ -29,7 +29,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import Compose  # noqa: E402
 from mmengine.registry import MODELS, DefaultScope  # noqa: E402
 
@@ -124,9 +124,17 @@ def main(argv=None):
     parser.add_argument('--levels', type=int, nargs='+')
     parser.add_argument('--no-teacher-checkpoint', action='store_true')
     parser.add_argument('--out', default='acam_masks.png')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, e.g. '
+        'model.teacher.checkpoint=PATH')
     args = parser.parse_args(argv)
 
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     if args.no_teacher_checkpoint:
         cfg.model.load_teacher_checkpoint = False
     scope = cfg.get('default_scope')
