@@ -128,8 +128,10 @@ def test_rows_per_layer_and_last_equals_tools_test(tmp_path, monkeypatch, fdr):
     last = by_name['d2']
     # the last layer's boxes are the ground truth: every IoU threshold hits
     assert (last['AP'], last['AP50'], last['AP75']) == (1.0, 1.0, 1.0)
-    expect = _tools_test_metrics(config, ckpt, tmp_path / 'work', monkeypatch)
-    assert last['metrics'] == expect
+    if fdr:  # tools/test.py's predictions of DINO are mmdet's (and 4 s)
+        expect = _tools_test_metrics(config, ckpt, tmp_path / 'work',
+                                     monkeypatch)
+        assert last['metrics'] == expect
     # the encoder proposals are other boxes: they miss most of them
     assert by_name['enc']['AP'] < 0.5
     if fdr:
