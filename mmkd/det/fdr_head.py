@@ -12,7 +12,7 @@ from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.losses import QualityFocalLoss
+from mmdet.models.losses import QualityFocalLoss, VarifocalLoss
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox_xyxy_to_cxcywh
@@ -113,6 +113,14 @@ class FDRHeadMixin:
         self._loss_ddf_cfg = loss_ddf or dict(
             type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0)
         super().__init__(*args, **kwargs)
+        if cls_loss == 'host' and isinstance(self.loss_cls, VarifocalLoss):
+            # the host path passes class indices; mmdet's VFL needs
+            # IoU-scaled one-hot targets and fails on a size assert
+            raise ValueError(
+                "loss_cls should not be mmdet's VarifocalLoss with "
+                "cls_loss='host', but got VarifocalLoss; set "
+                "cls_loss='vfl' for D-FINE's VFL (vfl_cfg sets alpha, "
+                'gamma, loss_weight)')
 
     def _init_layers(self) -> None:
         """Host branches, then FDR branches for the decoder layers; with two
