@@ -11,7 +11,7 @@ is not repeated. So a session can run one or two trainings at a time
 Runs (work dirs ``ROOT/<config name>_seed<k>``, ROOT ``~/.cache/mmkd/dfine``):
 
 * ``short``, 4 epochs: plain DINO and DINO + FDR + GO-LSD as shipped with
-  seeds 0, 1, 2; VFL + LQE, FGL weight 0.05 and DDF off with seeds 0, 1;
+  seeds 0, 1, 2; VFL + LQE, FGL weight 0.05 and GO-LSD off with seeds 0, 1;
 * ``long``, 12 epochs: plain DINO and ``--long-fdr-config`` (the FDR arm;
   give the 12-epoch config of the best short variant) with seeds 0, 1.
 
@@ -46,8 +46,8 @@ SHORT = [
      CFG + 'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd.py', (0, 1)),
     ('FDR + GO-LSD, FGL 0.05',
      CFG + 'dfine_dino-4scale_r18_fgl0.05_1xb4-4e_bccd.py', (0, 1)),
-    ('FDR + GO-LSD, DDF off',
-     CFG + 'dfine_dino-4scale_r18_no-ddf_1xb4-4e_bccd.py', (0, 1)),
+    ('FDR alone (GO-LSD off)',
+     CFG + 'dfine_dino-4scale_r18_no-golsd_1xb4-4e_bccd.py', (0, 1)),
 ]
 LONG_DINO = ('DINO, 12 e', CFG + 'dino-4scale_r18_1xb4-12e_bccd.py', (0, 1))
 LONG_FDR = CFG + 'dfine_dino-4scale_r18_1xb4-12e_bccd.py'
