@@ -33,7 +33,7 @@ class DINOFDRHead(FDRHeadMixin, DINOHead):
         **kwargs: The FDR arguments of :class:`mmkd.det.FDRHeadMixin`
             (``reg_max``, ``up``, ``reg_scale``, ``loss_fgl``, ``loss_ddf``,
             ``cls_loss``, ``vfl_cfg``, ``share_fdr_head``, ``use_lqe``,
-            ``nan_to_zero``) and those of mmdet's ``DINOHead``.
+            ``go_lsd``, ``nan_to_zero``) and those of mmdet's ``DINOHead``.
     """
 
     def __init__(self, *args, dn_pre_loss: bool = True, **kwargs) -> None:

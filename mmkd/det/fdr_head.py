@@ -12,7 +12,7 @@ from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.losses import QualityFocalLoss
+from mmdet.models.losses import QualityFocalLoss, VarifocalLoss
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox_xyxy_to_cxcywh
@@ -79,6 +79,11 @@ class FDRHeadMixin:
         share_fdr_head (bool): One FDR branch for all layers (residual logits
             still accumulate). Defaults to False.
         use_lqe (bool): Add LQE to the class scores. Defaults to False.
+        go_lsd (bool): GO-LSD: L1/GIoU/FGL of every output on the union set
+            of all outputs' matches, and DDF. False gives FDR alone: each
+            output's box losses and FGL on its own Hungarian match,
+            normalised by the number of GT as in mmdet's DETR heads, and no
+            DDF (no ``loss_ddf`` keys). Defaults to True.
         nan_to_zero (bool): ``nan_to_num`` on every loss (the official code
             does; hides divergence). Defaults to False.
     """
@@ -94,6 +99,7 @@ class FDRHeadMixin:
                  vfl_cfg: Optional[dict] = None,
                  share_fdr_head: bool = False,
                  use_lqe: bool = False,
+                 go_lsd: bool = True,
                  nan_to_zero: bool = False,
                  **kwargs) -> None:
         if cls_loss not in ('host', 'vfl'):
@@ -107,12 +113,21 @@ class FDRHeadMixin:
         self.vfl_cfg.update(vfl_cfg or {})
         self.share_fdr_head = share_fdr_head
         self.use_lqe = use_lqe
+        self.go_lsd = go_lsd
         self.nan_to_zero = nan_to_zero
         self._loss_fgl_cfg = loss_fgl or dict(
             type='mmkd.FGLLoss', loss_weight=0.15)
         self._loss_ddf_cfg = loss_ddf or dict(
             type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0)
         super().__init__(*args, **kwargs)
+        if cls_loss == 'host' and isinstance(self.loss_cls, VarifocalLoss):
+            # the host path passes class indices; mmdet's VFL needs
+            # IoU-scaled one-hot targets and fails on a size assert
+            raise ValueError(
+                "loss_cls should not be mmdet's VarifocalLoss with "
+                "cls_loss='host', but got VarifocalLoss; set "
+                "cls_loss='vfl' for D-FINE's VFL (vfl_cfg sets alpha, "
+                'gamma, loss_weight)')
 
     def _init_layers(self) -> None:
         """Host branches, then FDR branches for the decoder layers; with two
@@ -208,10 +223,10 @@ class FDRHeadMixin:
         return [f'd{i}.' for i in range(num_layers - 1)] + ['']
 
     def _matching_losses(
-            self, all_cls: Tensor, all_boxes: Tensor, all_logits: Tensor,
-            pre_cls: Tensor, pre_boxes: Tensor, ref0: Tensor,
-            extra_outputs: Sequence[Tuple[str, Tensor, Tensor]],
-            gt: BatchGT) -> Tuple[Dict[str, Tensor], Tuple[Tensor, Tensor]]:
+        self, all_cls: Tensor, all_boxes: Tensor, all_logits: Tensor,
+        pre_cls: Tensor, pre_boxes: Tensor, ref0: Tensor,
+        extra_outputs: Sequence[Tuple[str, Tensor, Tensor]], gt: BatchGT
+    ) -> Tuple[Dict[str, Tensor], Optional[Tuple[Tensor, Tensor]]]:
         """Losses of the matching queries of every layer, the ``pre_`` head
         and ``extra_outputs`` (e.g. the encoder top-k, which join the union).
 
@@ -223,7 +238,8 @@ class FDRHeadMixin:
             gt (BatchGT): The batch's ground truth.
 
         Returns:
-            tuple: losses, and the DDF counts ``(|M|, |U|)`` for DN reuse.
+            tuple: losses, and the DDF counts ``(|M|, |U|)`` for DN reuse
+            (None with ``go_lsd=False``).
         """
         num_layers = all_cls.shape[0]
         prefixes = self._layer_prefixes(num_layers)
@@ -231,9 +247,12 @@ class FDRHeadMixin:
                    for i in range(num_layers)]
         outputs += [('pre_', pre_cls, pre_boxes)] + list(extra_outputs)
         assigns = [self._hungarian(c, b, gt) for _, c, b in outputs]
-        union = union_assignment(torch.stack(assigns), gt.labels.shape[1])
         num_gt = sum(len(g) for g in gt.instances)
         cls_avg = self._num(num_gt, all_boxes, self.sync_cls_avg_factor)
+        if not self.go_lsd:
+            return self._own_match_losses(outputs, assigns, all_logits, ref0,
+                                          gt, cls_avg)
+        union = union_assignment(torch.stack(assigns), gt.labels.shape[1])
         num_union = self._num((union >= 0).sum(), all_boxes)
         losses, ious = self._output_losses(
             [o + (a, ) for o, a in zip(outputs, assigns)], union, gt, cls_avg,
@@ -245,6 +264,30 @@ class FDRHeadMixin:
                         for p in prefixes], [f'{p}loss_ddf' for p in prefixes])
         losses.update(go_losses)
         return losses, counts
+
+    def _own_match_losses(self, outputs: Sequence[Tuple[str, Tensor, Tensor]],
+                          assigns: Sequence[Tensor], all_logits: Tensor,
+                          ref0: Tensor, gt: BatchGT,
+                          cls_avg: Tensor) -> Tuple[Dict[str, Tensor], None]:
+        """``go_lsd=False``: every output's losses on its own match (boxes
+        normalised by the all-reduced number of GT, as mmdet's DETR heads
+        do), FGL per layer on the layer's own match, no DDF."""
+        num_layers, b, q, d = all_logits.shape
+        box_avg = self._num(sum(len(g) for g in gt.instances), all_logits)
+        losses, ious = {}, []
+        for (prefix, cls_scores, boxes), assign in zip(outputs, assigns):
+            part, (iou, ) = self._output_losses(
+                [(prefix, cls_scores, boxes, assign)], assign, gt, cls_avg,
+                box_avg)
+            losses.update(part)
+            ious.append(iou)
+        prefixes = self._layer_prefixes(num_layers)
+        for lid in range(num_layers):
+            losses[f'{prefixes[lid]}loss_fgl'] = self.loss_fgl(
+                all_logits[lid].reshape(b * q, d),
+                self._fgl_targets(ref0, assigns[lid], gt), ious[lid].view(-1),
+                box_avg)
+        return losses, None
 
     # ---------------------------------------------------------- matching
     @torch.no_grad()
@@ -403,7 +446,7 @@ class FDRHeadMixin:
             losses[names[lid]] = self.loss_fgl(logits[lid].reshape(b * q,
                                                                    d), targets,
                                                ious[lid].view(-1), avg_factor)
-            if lid == num_layers - 1:
+            if lid == num_layers - 1 or not self.go_lsd:
                 continue
             weight = torch.where(mask, ious[lid].float(), conf)
             losses[ddf_names[lid]] = self.loss_ddf(logits[lid], logits[-1],

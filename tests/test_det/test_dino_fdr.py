@@ -300,3 +300,8 @@ def test_switches(kwargs):
 def test_bad_switch_raises():
     with pytest.raises(ValueError, match="cls_loss should be 'host' or"):
         build(tiny_cfg(fdr=True, cls_loss='focal'))
+    with pytest.raises(ValueError, match="cls_loss='vfl' for D-FINE's VFL"):
+        build(
+            tiny_cfg(
+                fdr=True,
+                loss_cls=dict(type='VarifocalLoss', use_sigmoid=True)))
