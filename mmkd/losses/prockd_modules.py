@@ -154,7 +154,8 @@ class ProCKDStudent(BaseModel):
 
     Args:
         model (dict | nn.Module): The student model (e.g. a RetinaNet,
-            an EncoderDecoder, an ImageClassifier).
+            an EncoderDecoder, an ImageClassifier): a model dict, or
+            ``dict(config=..., model=...)`` as a Distiller's ``student``.
         site (str): Module path in ``model`` whose output (or input, with
             ``source='input'``) holds the tokens: ``'neck'`` (detection),
             ``'backbone'`` (the decode head's input in a segmentor without
@@ -178,7 +179,12 @@ class ProCKDStudent(BaseModel):
                  num_prototypes: int = 72,
                  proto_init: ProtoInit = 'uniform',
                  init_cfg: Optional[dict] = None) -> None:
-        if not isinstance(model, nn.Module):
+        if isinstance(model, dict) and ('config' in model or 'model' in model):
+            # dict(config='mmseg::...', model=overrides), as a Distiller's
+            # student=, so a config can wrap a student config it inherits.
+            from mmkd.distillers.builder import build_model
+            model, _ = build_model(model, 'student')
+        elif not isinstance(model, nn.Module):
             model = MODELS.build(model)
         super().__init__(
             data_preprocessor=model.data_preprocessor, init_cfg=init_cfg)
