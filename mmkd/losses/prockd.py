@@ -345,6 +345,26 @@ class ProCKDLoss(nn.Module):
         ]
         return maps_to_tokens(torch.cat(maps, 1))
 
+    @torch.no_grad()
+    def assignments(self, student, teacher) -> torch.Tensor:
+        """PLM's soft assignments of the teacher tokens to the K
+        prototypes, for inspection and pictures.
+
+        Args:
+            student, teacher: As for :meth:`forward`.
+
+        Returns:
+            Tensor: (B, K, H, W) on the student level's grid (dense), or
+            (B, K, N) (classification tokens); float32, summing to 1 over K.
+        """
+        site = self._site(student)
+        dense = site.dim() == 4
+        tokens = self._teacher_tokens(teacher,
+                                      site.shape[-2:] if dense else None)
+        _, assign = self.plm(tokens, self.augment_module.prototypes)
+        return assign.reshape(*assign.shape[:2], *site.shape[-2:]) \
+            if dense else assign
+
     # --- the teacher path through the student's head ------------------
     def _run_head(self, record, augmented, data_samples) -> Dict:
         model, _ = self._bound()
