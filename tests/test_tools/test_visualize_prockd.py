@@ -9,7 +9,7 @@ from tests.conftest import CAMVID, ROOT, requires_camvid
 sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
 CONFIG = (
     ROOT / 'configs' / 'prockd' /
-    'prockd_resnet18-bccd-cells_pspnet-r18-d8_1xb4-1k_camvid-240x180.py')
+    'prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py')
 
 
 @requires_camvid

@@ -11,7 +11,7 @@ teacher's and the student's features on the image, as in a training step
 Example (CamVid, after the runs of docs/methods/prockd.md)::
 
     python tools/analysis/visualize_prockd.py \\
-        configs/prockd/prockd_*_pspnet-r18-d8_1xb4-1k_camvid-240x180.py \\
+        configs/prockd/prockd_*_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py \\
         ../shared/data/camvid_240x180/val/0016E5_07959.png \\
         --checkpoint work_dirs/prockd_gains/<run>/iter_1000.pth \\
         --out docs/methods/images/prockd_camvid.png

@@ -5,7 +5,7 @@
 # tools/export_student.py --config) runs under MMSegmentation's own
 # tools/test.py with mmkd importable.
 _base_ = [
-    './prockd_resnet18-bccd-cells_pspnet-r18-d8_1xb4-1k_camvid-240x180.py'
+    './prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
 ]
 model = dict(
     student=dict(
@@ -13,9 +13,9 @@ model = dict(
         model=dict(
             type='mmkd.ProCKDStudent',
             model=dict(
-                config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py'),
+                config='mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py'),
             site='backbone',
             level=3,
-            channels=512,
+            channels=256,
             num_prototypes=72)),
     losses=dict(loss_prockd=dict(student='model.backbone', deploy_tafa=True)))
