@@ -101,9 +101,13 @@ class _LogitRecorder:
         module = model.get_submodule(path)
         self.handles = [
             module.register_forward_hook(self._record),
-            model.backbone.register_forward_pre_hook(
-                lambda *_: self.calls.clear())
+            model.backbone.register_forward_pre_hook(self._clear)
         ]
+
+    # Bound methods, not lambdas: a deep copy of the student (EMAHook)
+    # then calls the copied recorder.
+    def _clear(self, module, args) -> None:
+        self.calls.clear()
 
     def _record(self, module, args, output) -> None:
         if module.training and torch.is_grad_enabled():

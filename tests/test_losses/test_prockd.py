@@ -192,6 +192,22 @@ def test_segmentation_gradients_reach_every_part_and_not_the_teacher():
     assert model.student.decode_head.conv_seg.weight.grad.abs().sum() > 0
 
 
+def test_deep_copy_binds_the_copy_to_its_own_student():
+    """mmengine's EMAHook deep-copies the model: the copy's loss must run
+    the copy's student, and the copy trains."""
+    torch.manual_seed(0)
+    model = seg_distiller()
+    twin = copy.deepcopy(model)
+    loss = twin.distill_losses['loss_prockd'].loss
+    assert loss._bound()[0] is twin.student
+    original = model.distill_losses['loss_prockd'].loss._recorder
+    original.calls.append('marker')
+    twin.student.backbone(torch.zeros(1, 3, 32, 32))  # clears its own
+    assert original.calls == ['marker']
+    log = step(twin, seg_batch(size=(64, 64)))
+    assert math.isfinite(float(log['distill.loss_prockd_transfer'].detach()))
+
+
 def test_transfer_is_zero_when_the_paths_agree():
     """Same logits on both paths give a zero KL: the plain and teacher-path
     logits are the right two calls of the logits module."""
