@@ -372,6 +372,49 @@ def test_deploy_tafa_student_applies_tafa_at_inference():
     assert not wrapped.model.backbone._forward_hooks
 
 
+def test_teacher_at_its_own_input_size():
+    """mmkd.ResizedInputClassifier: the teacher's backbone sees the batch
+    resized (short side 32 here), loads an ImageClassifier state dict, and
+    the loss resamples its maps to the student's grid."""
+    from mmengine.registry import MODELS, DefaultScope
+    cfg = vit_teacher()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        plain = MODELS.build(cfg)
+        resized = MODELS.build(
+            dict(cfg, type='mmkd.ResizedInputClassifier', input_short_side=32))
+    resized.load_state_dict(plain.state_dict())  # same keys
+    feats = resized.extract_feat(torch.randn(1, 3, 64, 96), stage='backbone')
+    assert feats[0].shape == (1, 24, 4, 6)  # 32 x 48 input, patch 8
+    assert resized.target_size(50, 100) == (32, 64)
+    with pytest.raises(ValueError, match='exactly one'):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            MODELS.build(dict(cfg, type='mmkd.ResizedInputClassifier'))
+    torch.manual_seed(0)
+    teacher = dict(
+        TEACHER,
+        model=dict(
+            vit_teacher(),
+            type='mmkd.ResizedInputClassifier',
+            input_short_side=32))
+    model = Distiller(
+        student=dict(model=tiny_pspnet(width=8), scope='mmseg'),
+        teacher=teacher,
+        load_teacher_checkpoint=False,
+        losses=dict(
+            loss_prockd=dict(
+                type='mmkd.ProCKDLoss',
+                student='backbone',
+                teacher='backbone',
+                student_channels=64,
+                teacher_channels=[24, 24, 24],
+                student_level=3,
+                num_prototypes=6,
+                logits_module='decode_head.conv_seg')))
+    model.init_weights()
+    log = step(model.train(), seg_batch(size=(64, 64)))
+    assert math.isfinite(float(log['distill.loss_prockd_aug_ce'].detach()))
+
+
 def test_errors():
     with pytest.raises(RuntimeError, match='bind_student'):
         ProCKDLoss(
