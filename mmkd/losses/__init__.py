@@ -6,12 +6,13 @@ from .prockd import ProCKDLoss, logit_transfer
 from .prockd_modules import (ProCKDStudent, PrototypeLearning,
                              TaskAdaptiveAugment)
 
-if installed('mmpretrain'):  # an MMPretrain teacher at its own input size
-    from .prockd_teacher import ResizedInputClassifier  # noqa: F401
-
 __all__ = [
     'ACAMKDLoss', 'acam_masked_losses', 'mask_dice', 'BPKDLoss',
     'bpkd_body_loss', 'bpkd_edge_loss', 'ChannelWiseDivergence',
     'channel_wise_divergence', 'ProCKDLoss', 'logit_transfer',
     'PrototypeLearning', 'ProCKDStudent', 'TaskAdaptiveAugment'
-] + (['ResizedInputClassifier'] if installed('mmpretrain') else [])
+]
+
+if installed('mmpretrain'):  # an MMPretrain teacher at its own input size
+    from .prockd_teacher import ResizedInputClassifier
+    __all__ += ['ResizedInputClassifier']
