@@ -335,6 +335,16 @@ def test_export_keys(tmp_path):
             student_model=student,
             student='model.backbone' if deploy else 'backbone')
         step(model, seg_batch(size=(64, 64)))
+        # resume: a fresh Distiller takes the whole state strictly
+        fresh = seg_distiller(
+            deploy_tafa=deploy,
+            student_model=student,
+            student='model.backbone' if deploy else 'backbone')
+        fresh.load_state_dict(model.state_dict())
+        prefix = 'student.tafa' if deploy else \
+            'distill_losses.loss_prockd.loss.tafa'
+        assert torch.equal(fresh.state_dict()[prefix + '.prototypes'],
+                           model.state_dict()[prefix + '.prototypes'])
         src = tmp_path / f'distill_{deploy}.pth'
         torch.save(dict(state_dict=model.state_dict()), src)
         out = export_student(str(src), str(tmp_path / f'student_{deploy}.pth'))
