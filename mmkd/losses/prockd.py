@@ -270,6 +270,11 @@ class ProCKDLoss(nn.Module):
                 f'num_prototypes={student.tafa.num_prototypes}, ProCKDLoss '
                 f'{self.student_channels} and {self.num_prototypes}; make '
                 f'them equal')
+        if wrapped and student.level != self.student_level:
+            raise ValueError(
+                f'ProCKDStudent augments level {student.level}, ProCKDLoss '
+                f'distils student_level={self.student_level}; make them '
+                f'equal')
         if hasattr(model, 'decode_head'):
             task = 'seg'
         elif hasattr(model, 'extract_feat') and any(

@@ -438,6 +438,18 @@ def test_errors():
         ProCKDLoss(8, [4], logits_module='x', predict_from='mean')
     with pytest.raises(ValueError, match='mmkd.ProCKDStudent'):
         seg_distiller(deploy_tafa=True)
+    wrapped = dict(
+        model=dict(
+            type='mmkd.ProCKDStudent',
+            model=tiny_pspnet(width=8),
+            site='backbone',
+            level=2,
+            channels=64,
+            num_prototypes=6),
+        scope='mmseg')
+    with pytest.raises(ValueError, match='student_level=3'):
+        seg_distiller(
+            deploy_tafa=True, student_model=wrapped, student='model.backbone')
     with pytest.raises(KeyError, match='conv_seg'):
         seg_distiller(logits_module='decode_head.conv_segg')
     model = seg_distiller(teacher_channels=[24, 24, 32])
