@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
     p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 # DETRs select 900 queries from the encoder tokens: 256x256 has enough.
-SIZES = dict(mmseg=dict(size=(64, 128)), mmdet=dict(size=(256, 256)))
+SIZES = dict(
+    mmseg=dict(size=(64, 128)),
+    mmdet=dict(size=(256, 256)),
+    mmpretrain=dict(size=(64, 64)))
 
 
 def build_for_test(path: Path):

@@ -1,11 +1,11 @@
-"""Small inputs for tests: fake batches for MMSegmentation and MMDetection
-models, and tiny model configs."""
+"""Small inputs for tests: fake batches for MMSegmentation, MMDetection and
+MMPretrain models, and tiny model configs."""
 import copy
 
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-__all__ = ['seg_batch', 'det_batch', 'tiny_pspnet', 'make_batch']
+__all__ = ['seg_batch', 'det_batch', 'cls_batch', 'tiny_pspnet', 'make_batch']
 
 
 def seg_batch(num_classes: int = 4,
@@ -71,12 +71,30 @@ def det_batch(num_classes: int = 3,
     return dict(inputs=inputs, data_samples=samples)
 
 
+def cls_batch(num_classes: int = 3,
+              size=(64, 64),
+              batch: int = 2,
+              seed: int = 0) -> dict:
+    """A classification batch (MMPretrain ``DataSample`` with a label)."""
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs = [
+        torch.randint(0, 256, (3, *size), generator=g, dtype=torch.uint8)
+        for _ in range(batch)
+    ]
+    labels = torch.randint(0, num_classes, (batch, ), generator=g)
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    return dict(inputs=inputs, data_samples=samples)
+
+
 def make_batch(scope: str, model=None, **kwargs) -> dict:
     """A batch for a model of the given default scope."""
     if scope == 'mmseg':
         return seg_batch(**kwargs)
     if scope == 'mmdet':
         return det_batch(**kwargs)
+    if scope == 'mmpretrain':
+        return cls_batch(**kwargs)
     raise ValueError(f'no fake batch for scope {scope!r}')
 
 

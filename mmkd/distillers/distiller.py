@@ -225,6 +225,12 @@ class Distiller(HidesTeachers, BaseModel):
                     f'teachers=dict(...) write '
                     f"'<name>:{entry.teacher_tap.path}', name one of "
                     f'{sorted(n for n in self.teachers if n != "teacher")}')
+        # A loss that runs part of the student (ProC-KD runs the student's
+        # head on its own features) gets a plain reference to it, once.
+        for entry in entries:
+            bind = getattr(entry.loss, 'bind_student', None)
+            if callable(bind):
+                bind(self.student)
         self.student_taps = FeatureTaps(self.student,
                                         [e.student_tap for e in entries],
                                         'student')
