@@ -33,7 +33,7 @@ def build(loss_type):
 
 def test_distiller_binds_once_and_keeps_its_state():
     _BindsStudent.calls.clear()
-    model = build('_BindsStudent')
+    model = build('mmkd._BindsStudent')
     assert len(_BindsStudent.calls) == 1
     assert _BindsStudent.calls[0] is model.student
     plain = build('mmdet.MSELoss')  # no bind_student
@@ -43,7 +43,7 @@ def test_distiller_binds_once_and_keeps_its_state():
 
 def test_comparison_binds_each_arm_to_its_own_student():
     _BindsStudent.calls.clear()
-    arm = dict(losses=dict(loss_a=dict(type='_BindsStudent', **TAPS)))
+    arm = dict(losses=dict(loss_a=dict(type='mmkd._BindsStudent', **TAPS)))
     model = DistillComparison(
         student=dict(model=tiny_pspnet(width=16), scope='mmseg'),
         teacher=dict(model=tiny_pspnet(width=16), scope='mmseg'),
