@@ -1,5 +1,6 @@
-"""Two processes with gloo on the CPU: a distillation config trains without
-find_unused_parameters, and both ranks end with the same student."""
+"""Two processes with gloo on the CPU: a distillation config with CWD,
+ACAM-KD and ProC-KD trains without find_unused_parameters, and both ranks
+end with the same student and the same trainable loss parts."""
 import os
 import socket
 import subprocess
@@ -42,11 +43,50 @@ def train_two_processes(tmp_path, extra=None) -> str:
     return log
 
 
+# Losses with trainable parts that must all be in the graph each step
+# without find_unused_parameters. ACAM-KD: the A6/A7 switches that leave
+# m_c out of every term but the zero path.
+ACAM = {
+    'model.losses.loss_acam.type': 'mmkd.ACAMKDLoss',
+    'model.losses.loss_acam.student': 'decode_head.conv_seg',
+    'model.losses.loss_acam.teacher': 'decode_head.conv_seg',
+    'model.losses.loss_acam.student_channels': 4,
+    'model.losses.loss_acam.teacher_channels': 4,
+    'model.losses.loss_acam.num_masks': 4,
+    'model.losses.loss_acam.detach_masks_in_loss': True,
+    'model.losses.loss_acam.dice_on': 'spatial',
+}
+# ProC-KD: the student's head runs twice in a step (its own loss and the
+# teacher path); PLM, TAFA and the bank.
+PROCKD = {
+    'model.losses.loss_prockd.type': 'mmkd.ProCKDLoss',
+    'model.losses.loss_prockd.student': 'backbone',
+    'model.losses.loss_prockd.teacher': 'backbone',
+    'model.losses.loss_prockd.student_level': 4,  # the FCN head's in_index
+    'model.losses.loss_prockd.student_channels': 8,
+    'model.losses.loss_prockd.teacher_layers': '[2,3]',
+    'model.losses.loss_prockd.teacher_channels': '[64,32]',
+    'model.losses.loss_prockd.num_prototypes': 8,
+    'model.losses.loss_prockd.logits_module': 'decode_head.conv_seg',
+}
+
+
 def test_two_process_gloo_training(tmp_path):
-    log = train_two_processes(tmp_path)
-    assert 'distill.loss_cwd' in log and 'Iter(train) [2/2]' in log, log
+    """One 2-process run distils with CWD, ACAM-KD and ProC-KD at once."""
+    log = train_two_processes(tmp_path, {**ACAM, **PROCKD})
+    assert 'Iter(train) [2/2]' in log, log[-4000:]
+    for key in ('distill.loss_cwd', 'distill.loss_acam_distill',
+                'distill.loss_acam_l0_mask_s_mean',
+                'distill.loss_prockd_aug_ce'):
+        assert key in log, (key, log[-4000:])
     rank0 = torch.load(tmp_path / 'rank0.pth')
     rank1 = torch.load(tmp_path / 'rank1.pth')
     assert rank0.keys() == rank1.keys() and len(rank0) > 10
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
+    parts0 = torch.load(tmp_path / 'rank0_losses.pth')
+    parts1 = torch.load(tmp_path / 'rank1_losses.pth')
+    assert any('m_s' in k for k in parts0), sorted(parts0)
+    assert any('tafa.prototypes' in k for k in parts0), sorted(parts0)
+    for key in parts0:
+        assert torch.equal(parts0[key], parts1[key]), key
