@@ -37,9 +37,11 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='mmkd',
     # mmengine imports every location on first use and fails on an import
-    # error: the detector parts need mmdet, the datasets need mmseg.
+    # error: the detector parts need mmdet, the datasets need mmseg, the
+    # pretraining algorithms mmpretrain.
     locations=['mmkd.distillers', 'mmkd.losses'] +
-    (['mmkd.det'] if installed('mmdet') else []))
+    (['mmkd.det'] if installed('mmdet') else []) +
+    (['mmkd.pretrain'] if installed('mmpretrain') else []))
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.hooks'])
 DATASETS = Registry(

@@ -1,9 +1,11 @@
 from .acam import ACAMKDLoss, acam_masked_losses, mask_dice
 from .bpkd import BPKDLoss, bpkd_body_loss, bpkd_edge_loss
 from .cwd import ChannelWiseDivergence, channel_wise_divergence
+from .g2sd import G2SDFeatLoss, g2sd_feature_loss, token_weights
 
 __all__ = [
     'ACAMKDLoss', 'acam_masked_losses', 'mask_dice', 'BPKDLoss',
     'bpkd_body_loss', 'bpkd_edge_loss', 'ChannelWiseDivergence',
-    'channel_wise_divergence'
+    'channel_wise_divergence', 'G2SDFeatLoss', 'g2sd_feature_loss',
+    'token_weights'
 ]
