@@ -8,7 +8,7 @@ library is installed, so a user with only one of them can use mmkd (see
 ``mmkd.registry.installed``).
 """
 from . import compat  # noqa: F401  (fixes for the current stack, applied once)
-from . import distillers, hooks, losses, ops, utils  # noqa: F401
+from . import distillers, hooks, losses, ops, optim, utils  # noqa: F401
 from .registry import installed
 from .version import __version__
 

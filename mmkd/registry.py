@@ -50,11 +50,11 @@ DATASETS = Registry(
     scope='mmkd',
     locations=['mmkd.datasets'] if installed('mmseg') else [])
 # The comparison run (mmkd.distillers.comparison): its validation loop and
-# the constructor of one optimizer per arm.
+# the constructor of one optimizer per arm; ViT layer decay (mmkd.optim).
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, scope='mmkd', locations=['mmkd.distillers'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmkd',
-    locations=['mmkd.distillers'])
+    locations=['mmkd.distillers', 'mmkd.optim'])
