@@ -1,11 +1,11 @@
-"""Small inputs for tests: fake batches for MMSegmentation and MMDetection
-models, and tiny model configs."""
+"""Small inputs for tests: fake batches for MMSegmentation, MMDetection and
+MMPretrain models, and tiny model configs."""
 import copy
 
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-__all__ = ['seg_batch', 'det_batch', 'tiny_pspnet', 'make_batch']
+__all__ = ['seg_batch', 'det_batch', 'cls_batch', 'tiny_pspnet', 'make_batch']
 
 
 def seg_batch(num_classes: int = 4,
@@ -71,12 +71,37 @@ def det_batch(num_classes: int = 3,
     return dict(inputs=inputs, data_samples=samples)
 
 
+def cls_batch(num_classes: int = 1000,
+              size=(224, 224),
+              batch: int = 2,
+              seed: int = 0) -> dict:
+    """An image-classification batch (MMPretrain), stacked as MMPretrain's
+    ``default_collate`` gives it; self-supervised models ignore the
+    labels."""
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    h, w = size
+    inputs = torch.randint(
+        0, 256, (batch, 3, h, w), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, num_classes, (batch, ), generator=g)
+    samples = [
+        DataSample(metainfo=dict(img_shape=(h,
+                                            w), ori_shape=(h,
+                                                           w))).set_gt_label(
+                                                               int(label))
+        for label in labels
+    ]
+    return dict(inputs=inputs, data_samples=samples)
+
+
 def make_batch(scope: str, model=None, **kwargs) -> dict:
     """A batch for a model of the given default scope."""
     if scope == 'mmseg':
         return seg_batch(**kwargs)
     if scope == 'mmdet':
         return det_batch(**kwargs)
+    if scope == 'mmpretrain':
+        return cls_batch(**kwargs)
     raise ValueError(f'no fake batch for scope {scope!r}')
 
 

@@ -1,4 +1,4 @@
-"""G2SD's generic-distillation loss (Huang et al., CVPR 2023,
+"""G2SD's losses: generic distillation (Huang et al., CVPR 2023,
 arXiv 2302.14771; official code ``pengzhiliang/G2SD``, ``engine_distill.py``).
 
 The student's light MAE decoder (plus a trained projection) regresses the
@@ -13,6 +13,9 @@ Smooth-L1 of ``beta = 2`` averaged over every element::
 order. The official default supervises all ``T`` tokens
 (``--supervise_all True``); ``supervise_all=False`` keeps the masked patch
 tokens only.
+
+The classification specific stage adds DeiT's hard-label distillation
+(:class:`DeiTHardDistillLoss`).
 """
 from typing import Literal, Optional
 
@@ -22,7 +25,9 @@ import torch.nn.functional as F
 
 from mmkd.registry import MODELS
 
-__all__ = ['g2sd_feature_loss', 'G2SDFeatLoss', 'token_weights']
+__all__ = [
+    'g2sd_feature_loss', 'G2SDFeatLoss', 'token_weights', 'DeiTHardDistillLoss'
+]
 
 TOKENS = ('all', 'patches', 'masked', 'visible')
 
@@ -144,3 +149,32 @@ class G2SDFeatLoss(nn.Module):
             weight = token_weights(mask, self.tokens)
         return self.loss_weight * g2sd_feature_loss(
             pred, teacher_hidden, weight, beta=self.beta, eps=self.eps)
+
+
+@MODELS.register_module()
+class DeiTHardDistillLoss(nn.Module):
+    """DeiT's hard-label distillation: cross-entropy of the student's
+    distillation-token logits against the teacher's arg-max class (G2SD's
+    classification specific stage, official ``main_finetune_dis.py``, with
+    ``loss_weight=0.5``; no temperature).
+
+    Args:
+        loss_weight (float): Defaults to 1.0.
+
+    Example:
+        >>> import torch
+        >>> loss = DeiTHardDistillLoss()
+        >>> teacher = torch.tensor([[0., 5., 1.]])  # class 1
+        >>> round(loss(torch.zeros(1, 3), teacher).item(), 6)  # ln 3
+        1.098612
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, student: torch.Tensor,
+                teacher: torch.Tensor) -> torch.Tensor:
+        """Args: ``student`` and ``teacher`` logits, (B, num_classes)."""
+        return self.loss_weight * F.cross_entropy(student.float(),
+                                                  teacher.argmax(dim=-1))

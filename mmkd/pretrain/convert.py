@@ -7,7 +7,7 @@ Only names change: both layouts store the same tensors with the same shapes
 import re
 from typing import Dict, List, Tuple
 
-__all__ = ['mae_to_mmpretrain', 'mmpretrain_to_mae']
+__all__ = ['mae_to_mmpretrain', 'mmpretrain_to_mae', 'g2sd_backbone']
 
 # Inside a transformer block (encoder or decoder): official -> mmpretrain.
 _BLOCK = [('norm1.', 'ln1.'), ('norm2.', 'ln2.'),
@@ -96,3 +96,47 @@ def mmpretrain_to_mae(state: Dict) -> Tuple[Dict, List[str]]:
     return _convert(state, flip, [(b, a) for a, b in _LISTS],
                     [(b, a) for a, b in _BLOCK], ('data_preprocessor.', ),
                     'MMPretrain MAE')
+
+
+def g2sd_backbone(state: Dict, layout: str = 'vit') -> Dict:
+    """The student encoder of a G2SD generic-stage checkpoint as a plain ViT
+    backbone state dict: what the specific stage's student backbone loads
+    through ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+
+    Args:
+        state (dict): An mmkd ``G2SD`` state dict (``backbone.``/``neck.``)
+            or an official G2SD / MAE one (``blocks.i.norm1``, ...).
+        layout (str): 'vit': MMPretrain's ``VisionTransformer`` names
+            without a prefix, which MMSegmentation's ``MAE``/``BEiT``
+            backbones share (``cls_token``, ``pos_embed`` (1, 1 + L, C),
+            ``patch_embed.projection.*``, ``layers.i.*``, ``ln1.*``).
+            'vitdet': MMPretrain's ``ViTSAM`` (ViTDet): the same blocks, the
+            position table as an (1, H, W, C) grid without the class token,
+            no class token and no final norm. Defaults to 'vit'.
+
+    Raises:
+        KeyError: No encoder weights in ``state``.
+    """
+    if layout not in ('vit', 'vitdet'):
+        raise ValueError(f"layout should be 'vit' or 'vitdet', but got "
+                         f'{layout!r}')
+    if not any(k.startswith('backbone.') for k in state):
+        state, _ = mae_to_mmpretrain(state)
+    backbone = {
+        k[len('backbone.'):]: v
+        for k, v in state.items() if k.startswith('backbone.')
+    }
+    if 'patch_embed.projection.weight' not in backbone:
+        raise KeyError('no ViT encoder in this checkpoint (expected '
+                       "'backbone.patch_embed.projection.weight' or the "
+                       "official 'patch_embed.proj.weight')")
+    if layout == 'vitdet':
+        backbone.pop('cls_token', None)
+        backbone = {
+            k: v
+            for k, v in backbone.items() if not k.startswith('ln1.')
+        }
+        table = backbone['pos_embed'][:, 1:]  # the class token's row dropped
+        side = int(table.shape[1]**.5)
+        backbone['pos_embed'] = table.reshape(1, side, side, -1)
+    return backbone
