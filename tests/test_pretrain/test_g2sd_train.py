@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from PIL import Image
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_DATA
 from tests.test_pretrain.test_g2sd import teacher_model, tiny
 
 MAE_PIPELINE = [
@@ -116,3 +118,30 @@ def test_generic_stage_trains_with_tools_train(tmp_path):
     assert [log['iter'] for log in logs] == [1, 2]
     assert all(0 < log['loss_gd'] < 10 for log in logs)
     assert 'teacher checkpoint loaded from' in proc.stdout + proc.stderr
+
+
+SHIPPED = ROOT / 'configs' / '_base_' / 'datasets' / 'shipped_images_64x64.py'
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / 'raccoon' / 'images').is_dir(),
+    reason=f'shared data not found at {SHARED_DATA}')
+def test_cpu_toy_images_are_the_shipped_ones_without_camvid_val_and_test():
+    from mmengine.dataset import ConcatDataset
+    from mmengine.registry import DATASETS
+    cfg = Config.fromfile(str(SHIPPED))
+    dataset = cfg.train_dataloader.dataset
+    for part in dataset.datasets:
+        part.data_root = str(ROOT / part.data_root)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        built = DATASETS.build(dataset)
+    assert isinstance(built, ConcatDataset)
+    assert [len(d) for d in built.datasets] == [367, 364, 200]
+    paths = [
+        d.get_data_info(i)['img_path'] for d in built.datasets
+        for i in range(len(d))
+    ]
+    assert not any('camvid_240x180/val' in p or 'camvid_240x180/test' in p
+                   for p in paths)
+    sample = built[0]
+    assert tuple(sample['inputs'].shape) == (3, 64, 64)
