@@ -37,9 +37,11 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='mmkd',
     # mmengine imports every location on first use and fails on an import
-    # error: the detector parts need mmdet, the datasets need mmseg.
+    # error: the detector parts need mmdet, the datasets need mmseg, the
+    # pretraining algorithms mmpretrain.
     locations=['mmkd.distillers', 'mmkd.losses'] +
-    (['mmkd.det'] if installed('mmdet') else []))
+    (['mmkd.det'] if installed('mmdet') else []) +
+    (['mmkd.pretrain'] if installed('mmpretrain') else []))
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.hooks'])
 DATASETS = Registry(
@@ -48,11 +50,11 @@ DATASETS = Registry(
     scope='mmkd',
     locations=['mmkd.datasets'] if installed('mmseg') else [])
 # The comparison run (mmkd.distillers.comparison): its validation loop and
-# the constructor of one optimizer per arm.
+# the constructor of one optimizer per arm; ViT layer decay (mmkd.optim).
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, scope='mmkd', locations=['mmkd.distillers'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmkd',
-    locations=['mmkd.distillers'])
+    locations=['mmkd.distillers', 'mmkd.optim'])

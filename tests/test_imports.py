@@ -69,3 +69,14 @@ def test_installed(monkeypatch):
     assert installed('mmengine') and not installed('mmkd_no_such_package')
     monkeypatch.setitem(sys.modules, 'mmkd_blocked', None)  # as in PRELUDE
     assert not installed('mmkd_blocked')
+
+
+def test_import_without_mmpretrain():
+    proc = run(
+        PRELUDE.format(blocked=['mmpretrain']) +
+        "assert 'mmkd.pretrain' not in sys.modules\n"
+        "from mmkd.registry import MODELS\n"
+        "print(MODELS.get('mmkd.Distiller').__name__, "
+        "MODELS.get('mmkd.G2SD'))\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ['Distiller', 'None']

@@ -72,18 +72,25 @@ def det_batch(num_classes: int = 3,
 
 
 def cls_batch(num_classes: int = 3,
-              size=(64, 64),
+              size=(224, 224),
               batch: int = 2,
               seed: int = 0) -> dict:
-    """A classification batch (MMPretrain ``DataSample`` with a label)."""
+    """An image-classification batch (MMPretrain), stacked as MMPretrain's
+    ``default_collate`` gives it; self-supervised models ignore the
+    labels."""
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(seed)
-    inputs = [
-        torch.randint(0, 256, (3, *size), generator=g, dtype=torch.uint8)
-        for _ in range(batch)
-    ]
+    h, w = size
+    inputs = torch.randint(
+        0, 256, (batch, 3, h, w), generator=g, dtype=torch.uint8)
     labels = torch.randint(0, num_classes, (batch, ), generator=g)
-    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    samples = [
+        DataSample(metainfo=dict(img_shape=(h,
+                                            w), ori_shape=(h,
+                                                           w))).set_gt_label(
+                                                               int(label))
+        for label in labels
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 

@@ -1,6 +1,7 @@
-"""Detector-side methods that are not teacher-student: D-FINE FDR + GO-LSD
-(Fine-grained Distribution Refinement and Global Optimal Localization
-Self-Distillation) for MMDetection's DETRs."""
+"""Detector-side parts: D-FINE FDR + GO-LSD (Fine-grained Distribution
+Refinement and Global Optimal Localization Self-Distillation) for
+MMDetection's DETRs, and ViTDet's pyramid and a tappable RPN head for G2SD's
+detection specific stage."""
 from .assign import BatchGT, batch_gt, image_factors, union_assignment
 from .deformable_fdr import (DeformableDETRFDR, DeformableDETRFDRDecoder,
                              DeformableDETRFDRHead)
@@ -12,6 +13,7 @@ from .fdr_ops import (FDRTrace, aligned_iou, bbox2distance,
                       distribution_integral, run_fdr_decoder, translate_gt,
                       weighting_function)
 from .losses import DDFLoss, FGLLoss, ddf_loss, fgl_loss, varifocal_loss
+from .vitdet import FRSRPNHead, LN2d, SimpleFPN
 
 __all__ = [
     'DINOFDR', 'DINOFDRDecoder', 'DINOFDRHead', 'DeformableDETRFDR',
@@ -20,5 +22,5 @@ __all__ = [
     'bbox2distance', 'translate_gt', 'box_cxcywh_to_xyxy_clamped',
     'aligned_iou', 'run_fdr_decoder', 'FGLLoss', 'DDFLoss', 'fgl_loss',
     'ddf_loss', 'varifocal_loss', 'BatchGT', 'batch_gt', 'image_factors',
-    'union_assignment'
+    'union_assignment', 'LN2d', 'SimpleFPN', 'FRSRPNHead'
 ]

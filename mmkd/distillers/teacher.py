@@ -168,9 +168,16 @@ class Teacher:
         return inputs.to(self.dtype)
 
     @torch.no_grad()
-    def records(self, inputs: torch.Tensor, data_samples) -> Dict[Tap, object]:
-        """Run the teacher as far as its taps; the records in float32."""
-        if self._memo is not None and self._memo[0] is inputs:
+    def records(self, inputs: torch.Tensor, data_samples,
+                **forward_kwargs) -> Dict[Tap, object]:
+        """Run the teacher as far as its taps; the records in float32.
+
+        ``forward_kwargs`` go to the teacher's forward as they are (e.g. the
+        mask noise G2SD's generic stage shares between teacher and student);
+        records computed with them are not reused across callers.
+        """
+        if (self._memo is not None and self._memo[0] is inputs
+                and not forward_kwargs):
             return self._memo[1]
         batch = inputs
         inputs = self._inputs(inputs, data_samples)
@@ -182,9 +189,10 @@ class Teacher:
         try:
             with self.taps:
                 if isinstance(self.model, BaseModel):
-                    self.model(inputs, data_samples, mode='tensor')
+                    self.model(
+                        inputs, data_samples, mode='tensor', **forward_kwargs)
                 else:
-                    self.model(inputs)
+                    self.model(inputs, **forward_kwargs)
         except StopForward:
             pass
         finally:
@@ -198,7 +206,7 @@ class Teacher:
                 tap: map_tensors(_to_float32, r)
                 for tap, r in records.items()
             }
-        if self.reuse_records:
+        if self.reuse_records and not forward_kwargs:
             self._memo = (batch, records)
         return records
 

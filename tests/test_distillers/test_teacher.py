@@ -186,3 +186,40 @@ def test_bf16_on_a_cpu_without_bf16_warns_once(tmp_path, monkeypatch):
     first_step(model)
     first_step(model)
     assert len(logged) == 1 and 'several times slower' in logged[0]
+
+
+def test_forward_kwargs_reach_the_teacher_and_are_not_reused():
+    """Extra keyword arguments of ``records`` go to the teacher's forward
+    (G2SD's generic stage passes its mask noise this way); a shared
+    teacher does not hand records made with them to the next caller."""
+    import torch.nn as nn
+
+    from mmkd.distillers.taps import Tap
+    from mmkd.distillers.teacher import Teacher
+
+    class Shift(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.out = nn.Identity()
+
+        def forward(self, x, shift=0.0):
+            return self.out(x + shift)
+
+    MODELS.register_module('mmkd_test_Shift', module=Shift, force=True)
+    try:
+        hidden = Teacher(
+            'teacher',
+            dict(model=dict(type='mmkd_test_Shift')),
+            nn.Linear(1, 1),
+            load_checkpoint=False)
+    finally:
+        MODELS.module_dict.pop('mmkd_test_Shift')
+    hidden.tap([Tap('out', model='teacher')], stop_early=True)
+    hidden.reuse_records = True
+    x = torch.zeros(2)
+    (plain, ), (shifted, ) = (hidden.records(x, None).values(),
+                              hidden.records(x, None, shift=2.0).values())
+    assert plain.tolist() == [0., 0.] and shifted.tolist() == [2., 2.]
+    (again, ), = [hidden.records(x, None, shift=3.0).values()]
+    assert again.tolist() == [3., 3.]

@@ -91,3 +91,22 @@ def test_errors():
             torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 4, 4))
     with pytest.raises(ValueError, match='tau should be positive'):
         ChannelWiseDivergence(tau=0)
+
+
+def test_cross_entropy_form_adds_the_teacher_entropy():
+    """form='ce' (official CWD / G2SD logs) = KL + teacher entropy, same
+    gradient."""
+    torch.manual_seed(0)
+    s = torch.randn(2, 3, 4, 4, requires_grad=True)
+    t = torch.randn(2, 3, 4, 4)
+    tau = 2.0
+    kl = channel_wise_divergence(s, t, tau)
+    ce = ChannelWiseDivergence(tau=tau, form='ce')(s, t)
+    p_t = torch.softmax(t.flatten(2) / tau, -1)
+    entropy = -(p_t * p_t.log()).sum() * tau**2 / 6
+    torch.testing.assert_close(ce, kl + entropy)
+    grad_kl, = torch.autograd.grad(kl, s)
+    grad_ce, = torch.autograd.grad(ce, s)
+    torch.testing.assert_close(grad_ce, grad_kl)
+    with pytest.raises(ValueError, match="form should be 'kl' or 'ce'"):
+        ChannelWiseDivergence(form='js')
