@@ -166,10 +166,9 @@ def main(argv=None):
         'cuda') else 'extra peak RSS'
     print(f'| phase | median s | min s | max s | {kind} (MB) |')
     print('|---|---|---|---|---|')
-    for phase, label in zip(
-            PHASES,
-        ('student MAE step (fixed target)',
-         'teacher forward (encoder + blocks 1..k)', 'G2SD generic step')):
+    labels = ('student MAE step (fixed target)',
+              'teacher forward (encoder + blocks 1..k)', 'G2SD generic step')
+    for phase, label in zip(PHASES, labels):
         print(f'| {label} | {med[phase]:.3f} | {min(times[phase]):.3f} | '
               f'{max(times[phase]):.3f} | {memory[phase]:.0f} |')
     floor = med['student'] + med['teacher']
