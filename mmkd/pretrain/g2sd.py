@@ -1,4 +1,5 @@
 """G2SD generic distillation as an MMPretrain self-supervised algorithm."""
+import inspect
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -70,10 +71,14 @@ class G2SD(HidesTeachers, BaseSelfSupervisor):
                                                       'G2SD')
         decoder = getattr(self.teacher, 'neck', None)
         blocks = getattr(decoder, 'decoder_blocks', None)
-        if blocks is None:
-            raise TypeError('the G2SD teacher should have a MAE decoder at '
-                            "'neck.decoder_blocks' (mmkd.G2SDMAETeacher), "
-                            f'but got {type(self.teacher).__name__}')
+        takes_noise = 'noise' in inspect.signature(
+            self.teacher.forward).parameters
+        if blocks is None or not takes_noise:
+            raise TypeError(
+                'the G2SD teacher should take the mask noise in its forward '
+                "and have a MAE decoder at 'neck.decoder_blocks' "
+                "(type='mmkd.G2SDMAETeacher'), but got "
+                f'{type(self.teacher).__name__}')
         if not 1 <= target_layer <= len(blocks):
             raise ValueError(f'target_layer should be in 1..{len(blocks)} '
                              f'(teacher decoder blocks), but got '

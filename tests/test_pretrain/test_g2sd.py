@@ -356,6 +356,19 @@ def test_wrong_configurations_are_explained():
         tiny(backbone=vit(16, 2, 2, img=32, patch=16))
     with pytest.raises(ValueError, match=r'noise should have shape'):
         tiny().backbone(images(), noise=torch.rand(2, 15))
+    # MMPretrain's own MAE as the teacher model: its forward takes no noise
+    mae = dict(
+        type='mmpretrain.MAE',
+        backbone=vit(32, 2, 2),
+        neck=teacher_model()['neck'],
+        head=dict(
+            type='mmpretrain.MAEPretrainHead',
+            patch_size=8,
+            loss=dict(
+                type='mmpretrain.PixelReconstructionLoss', criterion='L2')))
+    mae['backbone']['type'] = 'mmpretrain.MAEViT'
+    with pytest.raises(TypeError, match=r"type='mmkd.G2SDMAETeacher'"):
+        tiny(teacher=dict(model=mae))
 
 
 def test_tensor_mode_is_the_student_encoder_on_whole_images():
