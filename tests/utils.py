@@ -1,6 +1,8 @@
 """Small inputs for tests: fake batches for MMSegmentation, MMDetection and
 MMPretrain models, and tiny model configs."""
 import copy
+import importlib.util
+from pathlib import Path
 
 import torch
 from mmengine.structures import InstanceData, PixelData
@@ -145,3 +147,13 @@ def tiny_pspnet(width: int = 16, num_classes: int = 4) -> dict:
     cfg['decode_head'].update(
         in_channels=width * 8, channels=width * 2, num_classes=num_classes)
     return cfg
+
+
+def load_tool(path: str):
+    """A script under the clone (e.g. ``'tools/export_student.py'``) as a
+    module, to call its functions in process."""
+    file = Path(__file__).resolve().parents[1] / path
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

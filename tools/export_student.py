@@ -87,7 +87,7 @@ def write_student_config(config: str, dst_cfg: str) -> None:
     cfg.dump(dst_cfg)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='Distiller checkpoint')
     parser.add_argument('out', help='student checkpoint to write (.pth)')
@@ -96,7 +96,7 @@ def main():
         help='the distillation config; writes the student config as OUT.py')
     parser.add_argument(
         '--arm', help='the arm to export from a DistillComparison checkpoint')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     out = export_student(args.checkpoint, args.out, args.arm)
     print(f'wrote {args.out}: {len(out["state_dict"])} student tensors')
     if args.config:

@@ -1,6 +1,7 @@
 """A user's project inherits mmkd's shipped configs (``mmkd::...``) and
 trains them with tools/train.py from outside the clone: train, validate,
-save, for a Distiller, a plain segmenter and a detector."""
+save, for a Distiller (a segmentation pair) and a plain model (a
+detector)."""
 import os
 import subprocess
 import sys
@@ -25,9 +26,6 @@ USER = {
     'distiller': (CAMVID, """
 _base_ = ['mmkd::bpkd/bpkd_pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py']
 model = dict(teacher=dict(checkpoint={teacher!r}))
-""" + SEG_DATA),
-    'segmenter': (CAMVID, """
-_base_ = ['mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-240x180.py']
 """ + SEG_DATA),
     'detector': (BCCD, """
 _base_ = ['mmkd::dfine/dfine_dino-4scale_r18_1xb4-4e_bccd.py']

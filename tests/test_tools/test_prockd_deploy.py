@@ -24,7 +24,7 @@ def test_deploy_tafa_round_trip(tmp_path):
     from mmengine.optim import OptimWrapper
 
     from mmkd.datasets.camvid import CLASSES
-    from tests.utils import seg_batch
+    from tests.utils import load_tool, seg_batch
     torch.manual_seed(0)
     cfg = Config.fromfile(str(DEPLOY))
     cfg.model.load_teacher_checkpoint = False
@@ -47,7 +47,10 @@ def test_deploy_tafa_round_trip(tmp_path):
             '--cfg-options', *options))
 
     out = tmp_path / 'student.pth'
-    run('tools/export_student.py', ckpt, out, '--config', DEPLOY)
+    # in process (tests/test_tools/test_e2e.py runs the command line)
+    load_tool('tools/export_student.py').main(
+        [str(ckpt), str(out), '--config',
+         str(DEPLOY)])
     keys = set(torch.load(out)['state_dict'])
     assert 'tafa.prototypes' in keys and 'model.decode_head.conv_seg.weight' \
         in keys
