@@ -146,8 +146,9 @@ class ProCKDLoss(nn.Module):
             (``mmkd.ProCKDStudent``) and are deployed (P4); False keeps them
             here and the exported student is the plain model.
             Defaults to False.
-        predict_from (str): Which output predicts (P5). Only ``'z'`` (the
-            student's own output) is implemented. Defaults to 'z'.
+        predict_from (None): Which output predicts (P5) is a field of the
+            deployed student, ``mmkd.ProCKDStudent(predict_from=...)``;
+            giving it here is refused with that pointer. Defaults to None.
         proto_init (str): ``'uniform'`` (code) or ``'normal'`` (P9).
             Defaults to 'uniform'.
         logits_module (str, optional): Path of the student's module giving
@@ -180,7 +181,7 @@ class ProCKDLoss(nn.Module):
                  teacher_path_task_loss: bool = True,
                  teacher_path_weight: float = 1.0,
                  deploy_tafa: bool = False,
-                 predict_from: Literal['z', 'z_aug', 'mean'] = 'z',
+                 predict_from: None = None,
                  proto_init: Literal['uniform', 'normal'] = 'uniform',
                  logits_module: Optional[str] = None,
                  logit_activation: Literal['softmax', 'sigmoid'] = 'softmax',
@@ -207,12 +208,12 @@ class ProCKDLoss(nn.Module):
             if value not in choices:
                 raise ValueError(f'{name} should be one of {choices}, but got '
                                  f'{value!r}')
-        if predict_from != 'z':
+        if predict_from is not None:
             raise ValueError(
-                f"predict_from={predict_from!r} is not implemented: mmkd's "
-                "student predicts with its own output 'z' (with "
-                'deploy_tafa=True that output goes through TAFA). Set '
-                "predict_from='z'")
+                'predict_from chooses what the deployed student predicts '
+                'with, so it is a field of the student: set deploy_tafa=True'
+                " here and student=dict(model=dict(type='mmkd.ProCKDStudent',"
+                f' ..., predict_from={predict_from!r}))')
         if transfer != 'feat_mse' and logits_module is None:
             raise ValueError(
                 f"transfer={transfer!r} compares the head's class logits: set"
@@ -234,7 +235,6 @@ class ProCKDLoss(nn.Module):
         self.teacher_path_task_loss = teacher_path_task_loss
         self.teacher_path_weight = teacher_path_weight
         self.deploy_tafa = deploy_tafa
-        self.predict_from = predict_from
         self.logits_module = logits_module
         self.logit_activation = logit_activation
         self.tau = tau

@@ -28,6 +28,8 @@ from mmkd.registry import MODELS
 
 __all__ = ['PrototypeLearning', 'TaskAdaptiveAugment', 'ProCKDStudent']
 
+PredictFrom = Literal['z', 'z_aug', 'mean']
+
 ProtoInit = Literal['uniform', 'normal']
 
 
@@ -167,6 +169,17 @@ class ProCKDStudent(BaseModel):
         num_prototypes (int): K. Defaults to 72.
         proto_init (str): As :class:`TaskAdaptiveAugment`.
             Defaults to 'uniform'.
+        predict_from (str, optional): None: TAFA in the student's own
+            training loss and at inference (mmkd's reading of the deployed
+            student). ``'z'``, ``'z_aug'`` or ``'mean'`` (spec P5, the
+            official model's structure): the student trains on its plain
+            features (``z``) while TAFA and the bank learn on the teacher
+            path; at inference it predicts from ``z`` (TAFA unused),
+            ``z_aug = head(TAFA(F))``, or the mean of the two outputs'
+            logits at ``logits_module``. Defaults to None.
+        logits_module (str, optional): The wrapped model's logits module
+            (e.g. ``'decode_head.conv_seg'``); needed for ``'mean'``.
+            Defaults to None.
         init_cfg (dict, optional): Defaults to None.
     """
 
@@ -178,6 +191,8 @@ class ProCKDStudent(BaseModel):
                  source: Literal['output', 'input'] = 'output',
                  num_prototypes: int = 72,
                  proto_init: ProtoInit = 'uniform',
+                 predict_from: Optional[PredictFrom] = None,
+                 logits_module: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(model, dict) and ('config' in model or 'model' in model):
             # dict(config='mmseg::...', model=overrides), as a Distiller's
@@ -199,6 +214,18 @@ class ProCKDStudent(BaseModel):
             raise KeyError(f'ProCKDStudent: the model has no module {site!r};'
                            f' closest names: {close}')
         self.site, self.level, self.source = site, level, source
+        if predict_from not in (None, 'z', 'z_aug', 'mean'):
+            raise ValueError("predict_from should be None, 'z', 'z_aug' or "
+                             f"'mean', but got {predict_from!r}")
+        if predict_from == 'mean' and logits_module not in names:
+            import difflib
+            close = difflib.get_close_matches(
+                str(logits_module), list(names), n=5)
+            raise KeyError(
+                "ProCKDStudent predict_from='mean' averages the logits of "
+                f'logits_module, but the model has no module '
+                f'{logits_module!r}; closest names: {close}')
+        self.predict_from, self.logits_module = predict_from, logits_module
         self.tafa = TaskAdaptiveAugment(channels, num_prototypes, proto_init)
 
     def _replace(self, record):
@@ -224,19 +251,50 @@ class ProCKDStudent(BaseModel):
 
         return module.register_forward_pre_hook(pre_hook)
 
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+    def _through_tafa(self, run):
         handle = self._hooked()
         try:
-            return self.model(inputs, data_samples, mode=mode)
+            return run()
         finally:
             handle.remove()
 
-    def loss(self, inputs, data_samples):
-        handle = self._hooked()
+    def _mean_of_paths(self, run):
+        """``run`` plain, then through TAFA with the logits module's
+        outputs replaced by the mean of the two paths' (call by call)."""
+        module = self.model.get_submodule(self.logits_module)
+        plain = []
+        handle = module.register_forward_hook(
+            lambda m, args, out: plain.append(out))
         try:
-            return self.model.loss(inputs, data_samples)
+            run()
         finally:
             handle.remove()
+        calls = iter(plain)
+        handle = module.register_forward_hook(lambda m, args, out:
+                                              (out + next(calls)) / 2)
+        try:
+            return self._through_tafa(run)
+        finally:
+            handle.remove()
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+
+        def run():
+            return self.model(inputs, data_samples, mode=mode)
+
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if self.predict_from == 'z':
+            return run()
+        if self.predict_from == 'mean':
+            return self._mean_of_paths(run)
+        return self._through_tafa(run)  # None or 'z_aug'
+
+    def loss(self, inputs, data_samples):
+        if self.predict_from is not None:  # the plain path trains (z)
+            return self.model.loss(inputs, data_samples)
+        return self._through_tafa(
+            lambda: self.model.loss(inputs, data_samples))
 
     def predict(self, inputs, data_samples=None):
         return self(inputs, data_samples, mode='predict')

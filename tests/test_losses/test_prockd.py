@@ -382,6 +382,76 @@ def test_deploy_tafa_student_applies_tafa_at_inference():
     assert not wrapped.model.backbone._forward_hooks
 
 
+def wrapped_student(**kwargs):
+    from mmengine.registry import MODELS, DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(
+            dict(
+                type='mmkd.ProCKDStudent',
+                model=tiny_pspnet(width=8),
+                site='backbone',
+                level=3,
+                channels=64,
+                num_prototypes=6,
+                **kwargs))
+
+
+def test_predict_from_chooses_the_inference_path():
+    """P5: 'z' the plain path, 'z_aug' through TAFA, 'mean' the mean of the
+    two paths' logits (tensor and predict modes)."""
+    from mmengine.config import ConfigDict
+    torch.manual_seed(0)
+    base = wrapped_student().eval()
+    x = torch.randn(2, 3, 32, 32)
+    plain, aug = base.model(x, mode='tensor'), base(x, mode='tensor')
+    assert not torch.allclose(plain, aug)
+    models = {}
+    for name, expected in (('z', plain), ('z_aug', aug), ('mean',
+                                                          (plain + aug) / 2)):
+        model = wrapped_student(
+            predict_from=name, logits_module='decode_head.conv_seg').eval()
+        model.load_state_dict(base.state_dict())
+        torch.testing.assert_close(model(x, mode='tensor'), expected)
+        models[name] = model
+    batch = seg_batch(size=(32, 32))
+    logits = {}
+    for name, model in models.items():
+        model.model.test_cfg = ConfigDict(mode='whole')  # as from a config
+        data = model.data_preprocessor(copy.deepcopy(batch), False)
+        logits[name] = torch.stack(
+            [s.seg_logits.data for s in model.predict(**data)])
+    torch.testing.assert_close(logits['mean'],
+                               (logits['z'] + logits['z_aug']) / 2)
+    assert not base.model.backbone._forward_hooks
+    assert not base.model.decode_head.conv_seg._forward_hooks
+
+
+def test_predict_from_trains_the_plain_path_and_tafa_on_the_teacher_path():
+    student = dict(
+        model=dict(
+            type='mmkd.ProCKDStudent',
+            model=tiny_pspnet(width=8),
+            site='backbone',
+            level=3,
+            channels=64,
+            num_prototypes=6,
+            predict_from='z_aug'),
+        scope='mmseg')
+    model = seg_distiller(
+        deploy_tafa=True, student_model=student, student='model.backbone')
+    batch = seg_batch(size=(64, 64))
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    torch.manual_seed(1)  # the decode head's dropout
+    own = model.student.loss(data['inputs'], data['data_samples'])
+    torch.manual_seed(1)
+    plain = model.student.model.loss(data['inputs'], data['data_samples'])
+    torch.testing.assert_close(own['decode.loss_ce'], plain['decode.loss_ce'])
+    before = model.student.tafa.prototypes.detach().clone()
+    log = step(model, batch, lr=0.1)
+    assert 'distill.loss_prockd_aug_ce' in log
+    assert not torch.equal(before, model.student.tafa.prototypes)
+
+
 def test_teacher_at_its_own_input_size():
     """mmkd.ResizedInputClassifier: the teacher's backbone sees the batch
     resized (short side 32 here), loads an ImageClassifier state dict, and
@@ -434,8 +504,12 @@ def test_errors():
         ProCKDLoss(8, [4])
     with pytest.raises(ValueError, match='nothing to train'):
         ProCKDLoss(8, [4], logits_module='x', teacher_path_task_loss=False)
-    with pytest.raises(ValueError, match='not implemented'):
+    with pytest.raises(ValueError, match='a field of the student'):
         ProCKDLoss(8, [4], logits_module='x', predict_from='mean')
+    with pytest.raises(KeyError, match='conv_seg'):
+        wrapped_student(predict_from='mean', logits_module='decode_head.conv')
+    with pytest.raises(ValueError, match="'z', 'z_aug' or 'mean'"):
+        wrapped_student(predict_from='zaug')
     with pytest.raises(ValueError, match='mmkd.ProCKDStudent'):
         seg_distiller(deploy_tafa=True)
     wrapped = dict(
