@@ -33,21 +33,22 @@ def test_dry_run_commands_and_done_runs(tmp_path, capsys):
     run_table.main(['--root', str(tmp_path), '--dry-run'])
     out = capsys.readouterr().out.splitlines()
     heads = [ln for ln in out if ln.startswith('# ') and ', seed ' in ln]
-    # 3 + 3 + 2 + 2 + 2 short runs, then 2 + 2 long ones, seed 0 first
-    assert len(heads) == 16
+    # 3 + 3 + 2 + 2 + 2 + 1 + 1 short runs, then 2 + 2 long ones, seed 0
+    # of every arm first
+    assert len(heads) == 18
     assert heads[0] == '# DINO, seed 0: done'
     assert heads[1] == '# DINO + FDR + GO-LSD, seed 0: evaluate'
-    assert heads[5].startswith('# DINO, seed 1: train')
+    assert heads[7].startswith('# DINO, seed 1: train')
     assert heads[-1].startswith('# FDR arm, 12 e, seed 1: train')
     trains = [ln for ln in out if ln.startswith('python tools/train.py')]
-    assert len(trains) == 14  # the two finished trainings are not repeated
+    assert len(trains) == 16  # the two finished trainings are not repeated
     work = tmp_path / 'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd_seed1'
     assert (f'python tools/train.py configs/dfine/'
             f'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd.py --work-dir '
             f'{work} --resume --cfg-options randomness.seed=1 '
             'default_hooks.checkpoint.interval=1') in trains
     evals = [ln for ln in out if 'eval_dfine_layers.py' in ln]
-    assert len(evals) == 15
+    assert len(evals) == 17
     assert any(f'{work}/epoch_4.pth --out {work}/layers.json' in ln
                for ln in evals)
     assert any('12e_bccd_seed0/epoch_12.pth' in ln for ln in evals)

@@ -48,6 +48,10 @@ SHORT = [
      CFG + 'dfine_dino-4scale_r18_fgl0.05_1xb4-4e_bccd.py', (0, 1)),
     ('FDR alone (GO-LSD off)',
      CFG + 'dfine_dino-4scale_r18_no-golsd_1xb4-4e_bccd.py', (0, 1)),
+    ('FDR + GO-LSD, focal + LQE',
+     CFG + 'dfine_dino-4scale_r18_focal-lqe_1xb4-4e_bccd.py', (0, )),
+    ('FDR + GO-LSD, VFL without LQE',
+     CFG + 'dfine_dino-4scale_r18_no-lqe_1xb4-4e_bccd.py', (0, )),
 ]
 LONG_DINO = ('DINO, 12 e', CFG + 'dino-4scale_r18_1xb4-12e_bccd.py', (0, 1))
 LONG_FDR = CFG + 'dfine_dino-4scale_r18_1xb4-12e_bccd.py'
