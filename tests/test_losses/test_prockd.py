@@ -67,6 +67,26 @@ def seg_distiller(**loss):
     return model.train()
 
 
+def wrapped_spec(**kwargs):
+    """A tiny PSPNet in mmkd.ProCKDStudent, TAFA on its last backbone
+    level."""
+    spec = dict(
+        type='mmkd.ProCKDStudent',
+        model=tiny_pspnet(width=8),
+        site='backbone',
+        level=3,
+        channels=64,
+        num_prototypes=6)
+    spec.update(kwargs)
+    return spec
+
+
+def wrapped_student(**kwargs):
+    from mmengine.registry import MODELS, DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(wrapped_spec(**kwargs))
+
+
 def tiny_retinanet():
     return dict(
         type='mmdet.RetinaNet',
@@ -321,15 +341,7 @@ def test_export_keys(tmp_path):
     for deploy in (False, True):
         student = None
         if deploy:
-            student = dict(
-                model=dict(
-                    type='mmkd.ProCKDStudent',
-                    model=tiny_pspnet(width=8),
-                    site='backbone',
-                    level=3,
-                    channels=64,
-                    num_prototypes=6),
-                scope='mmseg')
+            student = dict(model=wrapped_spec(), scope='mmseg')
         model = seg_distiller(
             deploy_tafa=deploy,
             student_model=student,
@@ -362,17 +374,8 @@ def test_export_keys(tmp_path):
 
 
 def test_deploy_tafa_student_applies_tafa_at_inference():
-    from mmengine.registry import MODELS, DefaultScope
     torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        wrapped = MODELS.build(
-            dict(
-                type='mmkd.ProCKDStudent',
-                model=tiny_pspnet(width=8),
-                site='backbone',
-                level=3,
-                channels=64,
-                num_prototypes=6)).eval()
+    wrapped = wrapped_student().eval()
     x = torch.randn(1, 3, 32, 32)
     feats = wrapped.model.extract_feat(x)
     expected = wrapped.model.decode_head.forward(
@@ -380,20 +383,6 @@ def test_deploy_tafa_student_applies_tafa_at_inference():
     torch.testing.assert_close(wrapped(x, mode='tensor'), expected)
     # the hook exists only during the wrapper's own calls
     assert not wrapped.model.backbone._forward_hooks
-
-
-def wrapped_student(**kwargs):
-    from mmengine.registry import MODELS, DefaultScope
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        return MODELS.build(
-            dict(
-                type='mmkd.ProCKDStudent',
-                model=tiny_pspnet(width=8),
-                site='backbone',
-                level=3,
-                channels=64,
-                num_prototypes=6,
-                **kwargs))
 
 
 def test_predict_from_chooses_the_inference_path():
@@ -427,16 +416,7 @@ def test_predict_from_chooses_the_inference_path():
 
 
 def test_predict_from_trains_the_plain_path_and_tafa_on_the_teacher_path():
-    student = dict(
-        model=dict(
-            type='mmkd.ProCKDStudent',
-            model=tiny_pspnet(width=8),
-            site='backbone',
-            level=3,
-            channels=64,
-            num_prototypes=6,
-            predict_from='z_aug'),
-        scope='mmseg')
+    student = dict(model=wrapped_spec(predict_from='z_aug'), scope='mmseg')
     model = seg_distiller(
         deploy_tafa=True, student_model=student, student='model.backbone')
     batch = seg_batch(size=(64, 64))
@@ -512,15 +492,7 @@ def test_errors():
         wrapped_student(predict_from='zaug')
     with pytest.raises(ValueError, match='mmkd.ProCKDStudent'):
         seg_distiller(deploy_tafa=True)
-    wrapped = dict(
-        model=dict(
-            type='mmkd.ProCKDStudent',
-            model=tiny_pspnet(width=8),
-            site='backbone',
-            level=2,
-            channels=64,
-            num_prototypes=6),
-        scope='mmseg')
+    wrapped = dict(model=wrapped_spec(level=2), scope='mmseg')
     with pytest.raises(ValueError, match='student_level=3'):
         seg_distiller(
             deploy_tafa=True, student_model=wrapped, student='model.backbone')
