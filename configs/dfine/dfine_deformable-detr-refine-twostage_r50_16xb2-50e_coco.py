@@ -1,4 +1,5 @@
-# Two-stage Deformable DETR (box refinement) R50 50e COCO with FDR + GO-LSD.
+# Two-stage Deformable DETR (box refinement) R50 50e COCO with FDR + GO-LSD,
+# classified as the official D-FINE (VFL + LQE; docs/methods/dfine.md).
 _base_ = ('mmdet::deformable_detr/'
           'deformable-detr-refine-twostage_r50_16xb2-50e_coco.py')
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
@@ -8,4 +9,6 @@ model = dict(
     bbox_head=dict(
         type='mmkd.DeformableDETRFDRHead',
         loss_fgl=dict(type='mmkd.FGLLoss', loss_weight=0.15),
-        loss_ddf=dict(type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0)))
+        loss_ddf=dict(type='mmkd.DDFLoss', loss_weight=1.5, temperature=5.0),
+        cls_loss='vfl',
+        use_lqe=True))

@@ -1,5 +1,8 @@
 # DINO-4scale R50 12e COCO with D-FINE's FDR + GO-LSD (mmkd).
 # Only the types and the new fields change; everything else is mmdet's.
+# Classification as in the official D-FINE (VFL + LQE): with the host's
+# focal loss and no LQE the FDR layers stopped refining on BCCD
+# (docs/methods/dfine.md); cls_loss='host', use_lqe=False gives that.
 _base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 
@@ -17,8 +20,8 @@ model = dict(
             loss_weight=1.5,
             temperature=5.0,
             reduction='code'),
-        cls_loss='host',  # or 'vfl' (D-FINE's VFL)
+        cls_loss='vfl',  # D-FINE's VFL; 'host': mmdet DINO's focal loss
         share_fdr_head=False,
-        use_lqe=False,
+        use_lqe=True,
         dn_pre_loss=True,
         nan_to_zero=False))

@@ -25,6 +25,8 @@ def tiny_cfg(fdr: bool = True,
     m.decoder.layer_cfg.ffn_cfg.feedforward_channels = 64
     m.decoder.num_layers = dec_layers
     m.dn_cfg.group_cfg.num_dn_queries = 8
+    if fdr:  # the host's classification unless a test asks for VFL / LQE
+        m.bbox_head.update(cls_loss='host', use_lqe=False)
     m.bbox_head.update(head_kwargs)
     return cfg
 

@@ -12,7 +12,7 @@ run_table = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run_table)
 
 DINO = 'dino-4scale_r18_1xb4-4e_bccd'
-FDR = 'dfine_dino-4scale_r18_1xb4-4e_bccd'
+FDR = 'dfine_dino-4scale_r18_focal_1xb4-4e_bccd'
 
 
 def _finish(root, name, seed, ap75, epochs=4, evaluated=True):
@@ -37,14 +37,16 @@ def test_dry_run_commands_and_done_runs(tmp_path, capsys):
     # of every arm first
     assert len(heads) == 18
     assert heads[0] == '# DINO, seed 0: done'
-    assert heads[1] == '# DINO + FDR + GO-LSD, seed 0: evaluate'
+    assert heads[1] == ('# FDR + GO-LSD, focal (mmdet DINO), no LQE, seed 0: '
+                        'evaluate')
     assert heads[7].startswith('# DINO, seed 1: train')
-    assert heads[-1].startswith('# FDR arm, 12 e, seed 1: train')
+    assert heads[-1].startswith(
+        '# FDR + GO-LSD, VFL + LQE, 12 e, seed 1: train')
     trains = [ln for ln in out if ln.startswith('python tools/train.py')]
     assert len(trains) == 16  # the two finished trainings are not repeated
-    work = tmp_path / 'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd_seed1'
+    work = tmp_path / 'dfine_dino-4scale_r18_focal-fgl0.05_1xb4-4e_bccd_seed1'
     assert (f'python tools/train.py configs/dfine/'
-            f'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd.py --work-dir '
+            f'dfine_dino-4scale_r18_focal-fgl0.05_1xb4-4e_bccd.py --work-dir '
             f'{work} --resume --cfg-options randomness.seed=1 '
             'default_hooks.checkpoint.interval=1') in trains
     evals = [ln for ln in out if 'eval_dfine_layers.py' in ln]
@@ -66,5 +68,5 @@ def test_table_mean_and_spread(tmp_path):
                    '30.0 ± 0.0 | 60.0 ± 0.0 | 33.0 ± 3.0 | '
                    'enc 1.0, d0 23.0, d2 33.0 |')
     assert any(
-        ln.startswith('| DINO + FDR + GO-LSD |') and 'none of' in ln
-        for ln in lines)
+        ln.startswith('| FDR + GO-LSD, focal (mmdet DINO), no LQE |')
+        and 'none of' in ln for ln in lines)

@@ -10,10 +10,13 @@ is not repeated. So a session can run one or two trainings at a time
 
 Runs (work dirs ``ROOT/<config name>_seed<k>``, ROOT ``~/.cache/mmkd/dfine``):
 
-* ``short``, 4 epochs: plain DINO and DINO + FDR + GO-LSD as shipped with
-  seeds 0, 1, 2; VFL + LQE, FGL weight 0.05 and GO-LSD off with seeds 0, 1;
+* ``short``, 4 epochs: plain DINO and DINO + FDR + GO-LSD with mmdet
+  DINO's focal classification (the config shipped before the study) with
+  seeds 0, 1, 2; VFL + LQE (shipped now), and the focal arm with FGL weight
+  0.05 and with GO-LSD off, with seeds 0, 1; focal + LQE and VFL without
+  LQE with seed 0;
 * ``long``, 12 epochs: plain DINO and ``--long-fdr-config`` (the FDR arm;
-  give the 12-epoch config of the best short variant) with seeds 0, 1.
+  the 12-epoch config of the best short variant, VFL + LQE) with seeds 0, 1.
 
 Then the table: per arm, the mean and sample standard deviation over its
 seeds of the last layer's AP / AP50 / AP75 and the mean AP75 of every row
@@ -40,14 +43,14 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/dfine/'
 SHORT = [
     ('DINO', CFG + 'dino-4scale_r18_1xb4-4e_bccd.py', (0, 1, 2)),
-    ('DINO + FDR + GO-LSD', CFG + 'dfine_dino-4scale_r18_1xb4-4e_bccd.py',
-     (0, 1, 2)),
-    ('FDR + GO-LSD, VFL + LQE',
-     CFG + 'dfine_dino-4scale_r18_vfl-lqe_1xb4-4e_bccd.py', (0, 1)),
-    ('FDR + GO-LSD, FGL 0.05',
-     CFG + 'dfine_dino-4scale_r18_fgl0.05_1xb4-4e_bccd.py', (0, 1)),
-    ('FDR alone (GO-LSD off)',
-     CFG + 'dfine_dino-4scale_r18_no-golsd_1xb4-4e_bccd.py', (0, 1)),
+    ('FDR + GO-LSD, focal (mmdet DINO), no LQE',
+     CFG + 'dfine_dino-4scale_r18_focal_1xb4-4e_bccd.py', (0, 1, 2)),
+    ('FDR + GO-LSD, VFL + LQE (official; shipped)',
+     CFG + 'dfine_dino-4scale_r18_1xb4-4e_bccd.py', (0, 1)),
+    ('focal, FGL 0.05',
+     CFG + 'dfine_dino-4scale_r18_focal-fgl0.05_1xb4-4e_bccd.py', (0, 1)),
+    ('focal, FDR alone (GO-LSD off)',
+     CFG + 'dfine_dino-4scale_r18_focal-no-golsd_1xb4-4e_bccd.py', (0, 1)),
     ('FDR + GO-LSD, focal + LQE',
      CFG + 'dfine_dino-4scale_r18_focal-lqe_1xb4-4e_bccd.py', (0, )),
     ('FDR + GO-LSD, VFL without LQE',
@@ -96,7 +99,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def arms(stage: str, long_fdr_config: str = LONG_FDR) -> List[tuple]:
     """``(arm, config, seeds)`` of ``stage`` ('short', 'long' or 'all')."""
-    long = [LONG_DINO, ('FDR arm, 12 e', long_fdr_config, (0, 1))]
+    long = [
+        LONG_DINO, ('FDR + GO-LSD, VFL + LQE, 12 e', long_fdr_config, (0, 1))
+    ]
     return dict(short=SHORT, long=long, all=SHORT + long)[stage]
 
 
