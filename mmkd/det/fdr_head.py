@@ -72,13 +72,16 @@ class FDRHeadMixin:
         loss_fgl (dict, optional): Defaults to ``mmkd.FGLLoss`` (0.15).
         loss_ddf (dict, optional): Defaults to ``mmkd.DDFLoss`` (1.5, T=5,
             ``reduction='code'``).
-        cls_loss (str): ``'host'`` keeps ``loss_cls``; ``'vfl'`` uses VFL.
-            Defaults to 'host'.
+        cls_loss (str): ``'vfl'`` uses D-FINE's VFL (the host's
+            ``loss_cls`` is then not used); ``'host'`` keeps ``loss_cls``.
+            Defaults to 'vfl': with the host's focal loss and no LQE the FDR
+            layers stopped refining on BCCD (``docs/methods/dfine.md``).
         vfl_cfg (dict, optional): ``alpha`` (0.75), ``gamma`` (2.0),
             ``loss_weight`` (1.0) of the VFL. Defaults to None.
         share_fdr_head (bool): One FDR branch for all layers (residual logits
             still accumulate). Defaults to False.
-        use_lqe (bool): Add LQE to the class scores. Defaults to False.
+        use_lqe (bool): Add LQE to the class scores (the official decoder
+            always has it). Defaults to True.
         go_lsd (bool): GO-LSD: L1/GIoU/FGL of every output on the union set
             of all outputs' matches, and DDF. False gives FDR alone: each
             output's box losses and FGL on its own Hungarian match,
@@ -95,10 +98,10 @@ class FDRHeadMixin:
                  reg_scale: float = 4.0,
                  loss_fgl: Optional[dict] = None,
                  loss_ddf: Optional[dict] = None,
-                 cls_loss: Literal['host', 'vfl'] = 'host',
+                 cls_loss: Literal['host', 'vfl'] = 'vfl',
                  vfl_cfg: Optional[dict] = None,
                  share_fdr_head: bool = False,
-                 use_lqe: bool = False,
+                 use_lqe: bool = True,
                  go_lsd: bool = True,
                  nan_to_zero: bool = False,
                  **kwargs) -> None:
