@@ -128,6 +128,8 @@ def test_rows_per_layer_and_last_equals_tools_test(tmp_path, monkeypatch, fdr):
     last = by_name['d2']
     # the last layer's boxes are the ground truth: every IoU threshold hits
     assert (last['AP'], last['AP50'], last['AP75']) == (1.0, 1.0, 1.0)
+    assert (last['R50'], last['R75']) == (1.0, 1.0)
+    assert all(0 <= r['R75'] <= r['R50'] <= 1 for r in rows)
     if fdr:  # tools/test.py's predictions of DINO are mmdet's (and 4 s)
         expect = _tools_test_metrics(config, ckpt, tmp_path / 'work',
                                      monkeypatch)
@@ -180,3 +182,16 @@ def test_rejects_a_model_without_dino_layers(tmp_path):
             'dfine_deformable-detr-refine_r50_16xb2-50e_coco.py'))
     with pytest.raises(TypeError, match='DINO'):
         eval_layers.build(cfg, str(tmp_path / 'none.pth'), 'val')
+
+
+def test_gt_recall_by_hand():
+    """One GT covered exactly, one at IoU 0.6, an image without GT, and
+    an image without kept boxes."""
+    from mmengine.structures import InstanceData
+    gt = torch.tensor([[0., 0., 10., 10.], [10., 10., 20., 20.]])
+    result = InstanceData(
+        bboxes=torch.tensor([[0., 0., 10., 10.], [10., 10., 20., 16.]]))
+    nothing = InstanceData(bboxes=torch.zeros(0, 4))
+    assert eval_layers._gt_recall([gt, torch.zeros(0, 4)],
+                                  [result, nothing]) == [[2, 2], [1, 2]]
+    assert eval_layers._gt_recall([gt], [nothing]) == [[0, 2], [0, 2]]

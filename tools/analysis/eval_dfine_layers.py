@@ -12,6 +12,11 @@ boxes of
   scores (LQE included where the head uses it); the last one is what the
   model predicts, so its row equals ``tools/test.py``'s metrics.
 
+Each row also gives ``R50`` and ``R75``: the share of GT boxes that some
+kept box overlaps at IoU 0.5 / 0.75, whatever its score and class. AP75
+falls when boxes are loose or when loose boxes are ranked first; R75 only
+in the first case.
+
 All rows come from one forward per batch: the layer rows run the head's own
 ``predict`` on the outputs of layers ``0..l`` (mmdet's heads predict from
 the last layer they are given), the ``enc`` and ``pre`` rows its
@@ -36,6 +41,8 @@ from mmengine.config import Config, DictAction
 ROWS_HELP = ('enc: encoder top-k proposals; pre: first-layer plain head '
              '(FDR); d<i>: decoder layer i; the last d<i> is the prediction')
 KEYS = (('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'))
+#: IoU thresholds of the ranking-free GT recall (``R50``, ``R75``)
+RECALL_IOUS = (0.5, 0.75)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -153,13 +160,19 @@ def evaluate_layers(cfg: Config,
     from mmengine.evaluator import Evaluator
 
     model, loader, evaluator_cfg = build(cfg, checkpoint, split)
-    evaluators = {}
+    evaluators, recalls = {}, {}
+    original = _original_gt(loader.dataset)
     for data_batch in loader:
         data = model.data_preprocessor(data_batch, False)
+        gts = [original[s.img_id] for s in data['data_samples']]
         for name, results in layer_predictions(model, data).items():
             if name not in evaluators:
                 evaluators[name] = Evaluator(evaluator_cfg)
                 evaluators[name].dataset_meta = loader.dataset.metainfo
+                recalls[name] = [[0, 0] for _ in RECALL_IOUS]
+            for total, count in zip(recalls[name], _gt_recall(gts, results)):
+                total[0] += count[0]
+                total[1] += count[1]
             samples = model.add_pred_to_datasample(data['data_samples'],
                                                    results)
             evaluators[name].process(data_samples=samples)
@@ -174,19 +187,61 @@ def evaluate_layers(cfg: Config,
                                f'{key!r} (mmdet CocoMetric), but got '
                                f'{sorted(metrics)}')
             row[short] = found[0]
+        for t, (hit, total) in zip(RECALL_IOUS, recalls[name]):
+            row[f'R{int(t * 100)}'] = hit / max(total, 1)
         row['metrics'] = metrics
         rows.append(row)
     return rows
 
 
+def _original_gt(dataset) -> Dict[object, torch.Tensor]:
+    """GT boxes (x1, y1, x2, y2) of every image in original coordinates,
+    by ``img_id``, from the dataset's annotations (as ``CocoMetric`` reads
+    them), ignored instances left out."""
+    boxes = {}
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        kept = [
+            inst['bbox'] for inst in info['instances']
+            if not inst.get('ignore_flag', 0)
+        ]
+        boxes[info['img_id']] = torch.tensor(
+            kept, dtype=torch.float32).reshape(-1, 4)
+    return boxes
+
+
+def _gt_recall(gts: Sequence[torch.Tensor],
+               results,
+               thresholds=RECALL_IOUS) -> List[list]:
+    """Per threshold ``[hit, total]``: how many GT boxes some kept box (any
+    score, any class) overlaps at IoU >= t, out of how many. Independent of
+    how the boxes are ranked, so it separates loose boxes from a ranking
+    that puts loose boxes first. ``gts`` and the results' boxes are in
+    original image coordinates."""
+    from mmdet.structures.bbox import bbox_overlaps
+    counts = [[0, 0] for _ in thresholds]
+    for gt, result in zip(gts, results):
+        if len(gt) == 0:
+            continue
+        pred = result.bboxes.float()
+        best = bbox_overlaps(gt, pred).amax(1) if len(pred) else \
+            gt.new_zeros(len(gt))
+        for count, t in zip(counts, thresholds):
+            count[0] += int((best >= t).sum())
+            count[1] += len(gt)
+    return counts
+
+
 def format_rows(rows: List[dict]) -> List[str]:
     """A plain-text table of the rows (AP in percent, as mmdet logs 0-1)."""
-    lines = [f"{'output':<8}{'AP':>7}{'AP50':>7}{'AP75':>7}"]
+    keys = ('AP', 'AP50', 'AP75', 'R50', 'R75')
+    lines = [f"{'output':<8}" + ''.join(f'{k:>7}' for k in keys)]
     for i, row in enumerate(rows):
         mark = "  <- the model's prediction" if i == len(rows) - 1 else ''
-        lines.append(f"{row['output']:<8}" +
-                     ''.join(f'{100 * row[k]:7.1f}'
-                             for k in ('AP', 'AP50', 'AP75')) + mark)
+        lines.append(f"{row['output']:<8}" + ''.join(f'{100 * row[k]:7.1f}'
+                                                     for k in keys) + mark)
+    lines.append('R50 / R75: share of GT boxes that some kept box overlaps at '
+                 'IoU 0.5 / 0.75, whatever its score (ranking-free)')
     return lines
 
 
