@@ -15,7 +15,7 @@ DINO = 'dino-4scale_r18_1xb4-4e_bccd'
 FDR = 'dfine_dino-4scale_r18_focal_1xb4-4e_bccd'
 
 
-def _finish(root, name, seed, ap75, epochs=4, evaluated=True):
+def _finish(root, name, seed, ap75, epochs=4, evaluated=True, r75=None):
     work = root / f'{name}_seed{seed}'
     work.mkdir()
     (work / f'epoch_{epochs}.pth').write_bytes(b'')
@@ -24,6 +24,9 @@ def _finish(root, name, seed, ap75, epochs=4, evaluated=True):
             dict(output=o, AP=0.3, AP50=0.6, AP75=v)
             for o, v in (('enc', 0.01), ('d0', ap75 - 0.1), ('d2', ap75))
         ]
+        if r75 is not None:  # evaluations since R50 / R75 exist
+            for row in rows:
+                row['R75'] = r75
         (work / 'layers.json').write_text(json.dumps(dict(rows=rows)))
 
 
@@ -60,13 +63,19 @@ def test_dry_run_commands_and_done_runs(tmp_path, capsys):
 def test_table_mean_and_spread(tmp_path):
     for seed, ap75 in enumerate((0.30, 0.36, 0.33)):
         _finish(tmp_path, DINO, seed, ap75)
+    for seed, r75 in enumerate((0.6, 0.7)):
+        _finish(tmp_path, FDR, seed, 0.2, r75=r75)
     lines = run_table.main(['--root', str(tmp_path), '--table-only'])
     assert (tmp_path / 'table.md').read_text().splitlines() == lines
     row = next(ln for ln in lines if ln.startswith('| DINO |'))
     # AP75 of the last layer: mean 33.0, sample sd 3.0; d0 is 0.1 lower
     assert row == (f'| DINO | `{DINO}.py` | [0, 1, 2] of [0, 1, 2] | '
-                   '30.0 ± 0.0 | 60.0 ± 0.0 | 33.0 ± 3.0 | '
+                   '30.0 ± 0.0 | 60.0 ± 0.0 | 33.0 ± 3.0 | n/a | '
                    'enc 1.0, d0 23.0, d2 33.0 |')
+    focal = next(
+        ln for ln in lines
+        if ln.startswith('| FDR + GO-LSD, focal (mmdet DINO)'))
+    assert '| [0, 1] of [0, 1, 2] |' in focal and '| 65.0 ± 7.1 |' in focal
     assert any(
-        ln.startswith('| FDR + GO-LSD, focal (mmdet DINO), no LQE |')
-        and 'none of' in ln for ln in lines)
+        ln.startswith('| focal, FGL 0.05 |') and 'none of' in ln
+        for ln in lines)

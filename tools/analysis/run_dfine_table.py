@@ -189,8 +189,8 @@ def _stats(values: List[float]) -> str:
 def table(args) -> List[str]:
     """Markdown table of the finished evaluations."""
     lines = [
-        '| arm | config | seeds | AP | AP50 | AP75 | AP75 per output '
-        '(mean) |', '|---|---|---|---|---|---|---|'
+        '| arm | config | seeds | AP | AP50 | AP75 | R75 | AP75 per output '
+        '(mean) |', '|---|---|---|---|---|---|---|---|'
     ]
     for arm, config, seeds in arms(args.stage, args.long_fdr_config):
         found = {}
@@ -201,7 +201,7 @@ def table(args) -> List[str]:
                     found[seed] = json.load(f)['rows']
         if not found:
             lines.append(f'| {arm} | `{osp.basename(config)}` | none of '
-                         f'{list(seeds)} yet | | | | |')
+                         f'{list(seeds)} yet | | | | | |')
             continue
         last = [rows[-1] for rows in found.values()]
         names = [r['output'] for r in next(iter(found.values()))]
@@ -210,9 +210,13 @@ def table(args) -> List[str]:
             for i, n in enumerate(names))
         metrics = ' | '.join(
             _stats([r[k] for r in last]) for k in ('AP', 'AP50', 'AP75'))
+        # ranking-free recall: only where every seed's evaluation has it
+        recall = _stats([r['R75']
+                         for r in last]) if all('R75' in r
+                                                for r in last) else 'n/a'
         lines.append(f'| {arm} | `{osp.basename(config)}` | '
                      f'{sorted(found)} of {list(seeds)} | {metrics} | '
-                     f'{per_output} |')
+                     f'{recall} | {per_output} |')
     return lines
 
 
