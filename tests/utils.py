@@ -149,11 +149,12 @@ def tiny_pspnet(width: int = 16, num_classes: int = 4) -> dict:
     return cfg
 
 
-def load_tool(path: str):
+def load_tool(path: str, name: str = None):
     """A script under the clone (e.g. ``'tools/export_student.py'``) as a
-    module, to call its functions in process."""
+    module (named ``name``, by default the file's stem), to call its
+    functions in process."""
     file = Path(__file__).resolve().parents[1] / path
-    spec = importlib.util.spec_from_file_location(file.stem, file)
+    spec = importlib.util.spec_from_file_location(name or file.stem, file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

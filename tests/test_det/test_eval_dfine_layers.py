@@ -6,7 +6,6 @@ replaced by the model's own 20 best final detections: the last
 layer then scores AP 1.0, and the other rows score what their boxes and
 scores earn against those."""
 import copy
-import importlib.util
 import json
 import sys
 
@@ -14,23 +13,15 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
+from tests.utils import load_tool
 from ._dfine_utils import BCCD, build, tiny_cfg
 
 pytestmark = pytest.mark.skipif(
     not (BCCD / 'coco' / 'val.json').is_file(),
     reason=f'BCCD not found at {BCCD}')
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-eval_layers = _load('eval_dfine_layers',
-                    ROOT / 'tools' / 'analysis' / 'eval_dfine_layers.py')
-test_tool = _load('mmkd_tools_test', ROOT / 'tools' / 'test.py')
+eval_layers = load_tool('tools/analysis/eval_dfine_layers.py')
+test_tool = load_tool('tools/test.py', 'mmkd_tools_test')
 
 NUM_IMAGES, NUM_GT = 4, 20
 

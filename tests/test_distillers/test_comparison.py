@@ -137,13 +137,8 @@ def test_runner_validates_every_arm(tmp_path):
 
 
 def test_export_an_arm(tmp_path):
-    import importlib.util
-
-    from tests.conftest import ROOT
-    spec = importlib.util.spec_from_file_location(
-        'export_student', ROOT / 'tools' / 'export_student.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from tests.utils import load_tool
+    tool = load_tool('tools/export_student.py')
     model = comparison(
         teacher_checkpoint(tmp_path),
         plain=dict(),

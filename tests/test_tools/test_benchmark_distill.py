@@ -1,23 +1,19 @@
 """tools/analysis/benchmark_distill.py runs on segmentation configs of any
 class count and on detection configs, and times the size it is asked for
 (the config's crop padding used to enlarge the batch silently)."""
-import importlib.util
 import re
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.utils import load_tool
 
 CONFIGS = ROOT / 'configs'
 RETINANET = 'cwd/cwd_retinanet-r101-fpn_retinanet-r50-fpn_1x_coco.py'
 
 
 def _tool():
-    path = ROOT / 'tools' / 'analysis' / 'benchmark_distill.py'
-    spec = importlib.util.spec_from_file_location('benchmark_distill', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/benchmark_distill.py')
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
 """tools/analysis/benchmark_g2sd.py times a G2SD generic step and its floor
 (here on the CPU toy's config, and its memory in fresh processes)."""
-import importlib.util
 import re
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.utils import load_tool
 
 TOY = (
     ROOT / 'configs' / 'g2sd' / 'cpu' /
@@ -13,11 +13,7 @@ TOY = (
 
 
 def _tool():
-    path = ROOT / 'tools' / 'analysis' / 'benchmark_g2sd.py'
-    spec = importlib.util.spec_from_file_location('benchmark_g2sd', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/benchmark_g2sd.py')
 
 
 def test_times_the_three_phases(capsys):

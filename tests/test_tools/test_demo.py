@@ -1,22 +1,17 @@
 """tools/demo.py end to end on a tiny copy of its data, 2 iterations a
 phase: the terminal gets one line per phase and the table, the runners'
 logs go to the work dir, the picture is written and the teacher cached."""
-import importlib.util
 import os
 import re
 
 import cv2
 
 from mmkd.datasets import generate_shapes
-from tests.test_tools.shapes_setup import ROOT
+from tests.utils import load_tool
 
 
 def load_demo():
-    spec = importlib.util.spec_from_file_location('mmkd_demo',
-                                                  ROOT / 'tools' / 'demo.py')
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    return demo
+    return load_tool('tools/demo.py', 'mmkd_demo')
 
 
 def test_demo_output_and_files(tmp_path, capsys, monkeypatch):

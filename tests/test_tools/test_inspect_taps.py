@@ -1,13 +1,10 @@
 """tools/analysis/inspect_taps.py: module shapes, and each loss's fit."""
-import importlib.util
 
 from tests.conftest import ROOT
+from tests.utils import load_tool
 
 CONFIGS = ROOT / 'configs'
-spec = importlib.util.spec_from_file_location(
-    'inspect_taps', ROOT / 'tools' / 'analysis' / 'inspect_taps.py')
-inspect_taps = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(inspect_taps)
+inspect_taps = load_tool('tools/analysis/inspect_taps.py')
 
 MSE = str(CONFIGS / 'feature_mse' / 'feature-mse_pspnet-r18-d8_'
           'pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py')

@@ -1,15 +1,11 @@
 """tools/analysis/run_dfine_table.py: the commands, what counts as done,
 and the table's mean and spread (no training here)."""
-import importlib.util
 import json
 import os
 
-from tests.conftest import ROOT
+from tests.utils import load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'run_dfine_table', ROOT / 'tools' / 'analysis' / 'run_dfine_table.py')
-run_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(run_table)
+run_table = load_tool('tools/analysis/run_dfine_table.py')
 
 DINO = 'dino-4scale_r18_1xb4-4e_bccd'
 FDR = 'dfine_dino-4scale_r18_focal_1xb4-4e_bccd'
