@@ -60,7 +60,9 @@ class StopForward(Exception):
     that would otherwise compute outputs nobody reads (the teacher's)."""
 
 
-def _closest(path: str, names: List[str], n: int = 5) -> List[str]:
+def closest_names(path: str, names: List[str], n: int = 5) -> List[str]:
+    """Up to ``n`` of ``names`` closest to ``path`` (for error messages);
+    the siblings under the deepest valid parent when none is close."""
     close = difflib.get_close_matches(path, names, n=n, cutoff=0.4)
     if not close:  # fall back to siblings of the deepest valid parent
         parent = path.rsplit('.', 1)[0] if '.' in path else ''
@@ -147,9 +149,10 @@ class FeatureTaps:
         modules = dict(self.model.named_modules())
         for tap in self.taps:
             if tap.path not in modules:
+                close = closest_names(tap.path, [m for m in modules if m])
                 raise KeyError(
                     f'{self.name} has no module {tap.path!r}; closest valid '
-                    f'names: {_closest(tap.path, [m for m in modules if m])}.'
+                    f'names: {close}.'
                     f' List them all with '
                     f'[n for n, _ in model.{self.name}.named_modules()]')
         return {tap: modules[tap.path] for tap in self.taps}

@@ -291,9 +291,8 @@ class ProCKDLoss(nn.Module):
         names = dict(model.named_modules())
         if self.logits_module is not None and \
                 self.logits_module not in names:
-            import difflib
-            close = difflib.get_close_matches(self.logits_module, list(names),
-                                              5, 0.4)
+            from mmkd.distillers.taps import closest_names
+            close = closest_names(self.logits_module, list(names))
             raise KeyError(f'ProCKDLoss logits_module {self.logits_module!r}'
                            f' is not a student module; closest: {close}')
         # __dict__, not setattr: the student must not become a sub-module

@@ -207,10 +207,10 @@ class ProCKDStudent(BaseModel):
         if source not in ('output', 'input'):
             raise ValueError("source should be 'output' or 'input', but got "
                              f'{source!r}')
+        from mmkd.distillers.taps import closest_names
         names = dict(model.named_modules())
         if site not in names:
-            import difflib
-            close = difflib.get_close_matches(site, list(names), n=5)
+            close = closest_names(site, list(names))
             raise KeyError(f'ProCKDStudent: the model has no module {site!r};'
                            f' closest names: {close}')
         self.site, self.level, self.source = site, level, source
@@ -218,9 +218,7 @@ class ProCKDStudent(BaseModel):
             raise ValueError("predict_from should be None, 'z', 'z_aug' or "
                              f"'mean', but got {predict_from!r}")
         if predict_from == 'mean' and logits_module not in names:
-            import difflib
-            close = difflib.get_close_matches(
-                str(logits_module), list(names), n=5)
+            close = closest_names(str(logits_module), list(names))
             raise KeyError(
                 "ProCKDStudent predict_from='mean' averages the logits of "
                 f'logits_module, but the model has no module '
