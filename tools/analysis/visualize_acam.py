@@ -113,32 +113,29 @@ def draw(masks, img, levels, out):
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='a Distiller config with ACAMKDLoss')
-    parser.add_argument('image')
-    parser.add_argument('--checkpoint', help='a Distiller checkpoint')
-    parser.add_argument('--entry', help='the loss entry, if several')
+def add_model_args(parser, checkpoint_help='a Distiller checkpoint'):
+    """The model options the drawing tools share."""
+    parser.add_argument('--checkpoint', help=checkpoint_help)
     parser.add_argument(
         '--arm', help='the arm of a mmkd.DistillComparison config to draw')
-    parser.add_argument('--levels', type=int, nargs='+')
     parser.add_argument('--no-teacher-checkpoint', action='store_true')
-    parser.add_argument('--out', default='acam_masks.png')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override settings of the config, e.g. '
         'model.teacher.checkpoint=PATH')
-    args = parser.parse_args(argv)
 
+
+def load_model(args):
+    """The config (with ``--cfg-options``) and its model in eval mode, with
+    ``--checkpoint`` loaded; ``--arm`` picks a comparison's arm."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.no_teacher_checkpoint:
         cfg.model.load_teacher_checkpoint = False
-    scope = cfg.get('default_scope')
-    with DefaultScope.overwrite_default_scope(scope):
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     if args.checkpoint:
         from mmengine.runner import load_checkpoint
@@ -150,7 +147,20 @@ def main(argv=None):
                              f'comparison arm (arms: '
                              f'{list(arms) if arms is not None else None})')
         model = arms[args.arm]
-    model.eval()
+    return cfg, model.eval()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='a Distiller config with ACAMKDLoss')
+    parser.add_argument('image')
+    parser.add_argument('--entry', help='the loss entry, if several')
+    parser.add_argument('--levels', type=int, nargs='+')
+    parser.add_argument('--out', default='acam_masks.png')
+    add_model_args(parser)
+    args = parser.parse_args(argv)
+
+    cfg, model = load_model(args)
     masks, img = spatial_masks(model, load_inputs(cfg, args.image), args.entry)
     draw(masks, img, args.levels, args.out)
     print(f'wrote {args.out}: levels {sorted(masks)}')

@@ -16,6 +16,9 @@ Example (CamVid, after the runs of docs/methods/prockd.md)::
         --checkpoint work_dirs/prockd_gains/<run>/iter_1000.pth \\
         --out docs/methods/images/prockd_camvid.png
 
+For a ``mmkd.DistillComparison`` run, give its config and checkpoint and
+the arm with ``--arm NAME`` (e.g. ``--arm prockd``).
+
 Without ``--checkpoint`` PLM is as initialised (assignments near 1/K);
 ``--no-teacher-checkpoint`` builds the teacher untrained (a smoke run).
 """
@@ -29,11 +32,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import MODELS, DefaultScope  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from visualize_acam import load_inputs  # noqa: E402
+from visualize_acam import load_model  # noqa: E402
+from visualize_acam import add_model_args, load_inputs  # noqa: E402
 
 import mmkd  # noqa: F401,E402
 from mmkd.losses import ProCKDLoss  # noqa: E402
@@ -89,23 +91,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='a Distiller config with ProCKDLoss')
     parser.add_argument('image')
-    parser.add_argument('--checkpoint', help='a Distiller checkpoint')
     parser.add_argument('--entry', help='the loss entry, if several')
     parser.add_argument('--prototypes', type=int, nargs='+')
     parser.add_argument('--num', type=int, default=6)
-    parser.add_argument('--no-teacher-checkpoint', action='store_true')
     parser.add_argument('--out', default='prockd_assignments.png')
+    add_model_args(parser)
     args = parser.parse_args(argv)
 
-    cfg = Config.fromfile(args.config)
-    if args.no_teacher_checkpoint:
-        cfg.model.load_teacher_checkpoint = False
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(cfg.model)
-    if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
+    cfg, model = load_model(args)
     maps, img = assignment_maps(model, load_inputs(cfg, args.image),
                                 args.entry)
     prototypes = args.prototypes or maps.mean(
