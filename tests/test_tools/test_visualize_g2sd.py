@@ -1,5 +1,6 @@
 """tools/analysis/visualize_g2sd.py draws the generic stage's targets and
 predictions; what it shows is what a training step computes."""
+import argparse
 import sys
 
 import torch
@@ -14,21 +15,22 @@ CONFIG = (
 
 @requires_camvid
 def test_draws_what_the_training_step_computes(tmp_path):
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, DefaultScope
+    from visualize_acam import add_model_args, load_model
     from visualize_g2sd import (load_images, main, pca_colours,
                                 targets_and_predictions)
 
     images = [str(p) for p in sorted((CAMVID / 'val').glob('*.png'))[:2]]
-    cfg = Config.fromfile(str(CONFIG))
-    cfg.model.load_teacher_checkpoint = False
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(cfg.model)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_model_args(parser)
+    _, model = load_model(
+        parser.parse_args([str(CONFIG), '--no-teacher-checkpoint']))
     model.init_weights()
-    model.eval()
     batch = load_images(images, 64)
     target, pred, mask, elem, inputs = targets_and_predictions(
         model, batch, seed=3)
+    # the config's top-level data_preprocessor normalises, as in training
+    assert inputs.mean().abs() < 1 and 0.5 < inputs.std() < 2
     assert target.shape == pred.shape == (2, 65, 128)
     assert mask.shape == (2, 64) and int(mask.sum()) == 2 * 48  # ratio 0.75
     # the same noise (drawn from the same seed) in G2SD.loss gives the mean
@@ -41,5 +43,8 @@ def test_draws_what_the_training_step_computes(tmp_path):
     assert colours_t.shape == colours_p.shape == (2, 64, 3)
     assert colours_t.min() == 0 and colours_t.max() == 1  # the targets' range
     out = tmp_path / 'g2sd.png'
-    main([str(CONFIG), *images, '--no-teacher-checkpoint', '--out', str(out)])
+    main([
+        str(CONFIG), *images, '--no-teacher-checkpoint', '--out',
+        str(out)
+    ])
     assert out.stat().st_size > 10_000

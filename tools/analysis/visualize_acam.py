@@ -135,6 +135,8 @@ def load_model(args):
         cfg.merge_from_dict(args.cfg_options)
     if args.no_teacher_checkpoint:
         cfg.model.load_teacher_checkpoint = False
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     if args.checkpoint:
