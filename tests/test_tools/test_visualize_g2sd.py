@@ -43,8 +43,5 @@ def test_draws_what_the_training_step_computes(tmp_path):
     assert colours_t.shape == colours_p.shape == (2, 64, 3)
     assert colours_t.min() == 0 and colours_t.max() == 1  # the targets' range
     out = tmp_path / 'g2sd.png'
-    main([
-        str(CONFIG), *images, '--no-teacher-checkpoint', '--out',
-        str(out)
-    ])
+    main([str(CONFIG), *images, '--no-teacher-checkpoint', '--out', str(out)])
     assert out.stat().st_size > 10_000
