@@ -61,13 +61,7 @@ model = dict(
     teacher=dict(
         config='mmpretrain::deit/deit-base_16xb64_in1k.py',
         model=dict(
-            data_preprocessor=dict(
-                type='mmpretrain.ClsDataPreprocessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                to_rgb=True),
-            backbone=dict(out_indices=(3, 7, 11), out_type='raw'),
-            head=None),
+            backbone=dict(out_indices=(3, 7, 11), out_type='raw'), head=None),
         checkpoint=deit_ckpt,
         preprocessing='own'),
     losses=dict(

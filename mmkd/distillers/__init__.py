@@ -1,3 +1,4 @@
+from .builder import model_config
 from .comparison import (ComparisonOptimWrapperConstructor, ComparisonValLoop,
                          DistillComparison)
 from .connectors import ChannelAlignConnector, SpatialAlignConnector
@@ -8,5 +9,5 @@ from .taps import FeatureTaps, Tap
 __all__ = [
     'Distiller', 'FeatureTaps', 'Tap', 'ChannelAlignConnector',
     'SpatialAlignConnector', 'inherit_from_teacher', 'DistillComparison',
-    'ComparisonOptimWrapperConstructor', 'ComparisonValLoop'
+    'ComparisonOptimWrapperConstructor', 'ComparisonValLoop', 'model_config'
 ]

@@ -11,7 +11,10 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger, print_log
 from mmengine.registry import MODELS, DefaultScope
 
-__all__ = ['load_model_config', 'build_model', 'load_teacher_checkpoint']
+__all__ = [
+    'load_model_config', 'model_config', 'build_model',
+    'load_teacher_checkpoint'
+]
 
 
 def _package_configs(package: str) -> Optional[str]:
@@ -67,6 +70,17 @@ def load_model_config(path: str) -> Config:
     return Config.fromfile(path)
 
 
+def model_config(cfg: Config) -> ConfigDict:
+    """A copy of ``cfg.model`` as mmengine's Runner builds it: a top-level
+    ``data_preprocessor`` (where MMPretrain's configs keep their
+    normalisation) fills the model's when the model has none."""
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor',
+                             copy.deepcopy(cfg.data_preprocessor))
+    return model_cfg
+
+
 def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
     """Build a model from ``dict(config=..., model=...)``.
 
@@ -93,7 +107,7 @@ def build_model(spec: dict, role: str) -> Tuple[nn.Module, Optional[str]]:
     scope = spec.get('scope')
     if spec.get('config') is not None:
         cfg = load_model_config(spec['config'])
-        model_cfg = copy.deepcopy(cfg.model)
+        model_cfg = model_config(cfg)
         if spec.get('model'):
             model_cfg = Config(dict(model=model_cfg))
             model_cfg.merge_from_dict(dict(model=spec['model']))

@@ -82,6 +82,32 @@ def test_preprocessing_mismatch_is_an_error(tmp_path):
         build(ckpt, teacher_model=other)
 
 
+def test_top_level_data_preprocessor_of_a_teacher_config(tmp_path):
+    """MMPretrain configs keep their normalisation beside the model dict
+    (the Runner inserts it); a teacher built from such a config has it too,
+    so a mismatch with the student is caught."""
+    model = tiny_pspnet(width=16)
+    pre = model.pop('data_preprocessor')
+    pre.update(mean=[0., 0., 0.], std=[255.] * 3, bgr_to_rgb=False)
+    cfg = tmp_path / 'teacher.py'
+    cfg.write_text(f'model = {model!r}\ndata_preprocessor = {pre!r}\n'
+                   "default_scope = 'mmseg'\n")
+    spec = dict(config=str(cfg), checkpoint=checkpoint(tmp_path / 't.pth'))
+    with pytest.raises(
+            ValueError,
+            match=r'normalises its inputs differently'
+            r'.*mean=\(0.0, 0.0, 0.0\)'):
+        Distiller(
+            student=dict(model=tiny_pspnet(width=16)),
+            teacher=spec,
+            losses=dict(loss_kd=CWD))
+    own = Distiller(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(spec, preprocessing='own'),
+        losses=dict(loss_kd=CWD))
+    assert own.teacher.data_preprocessor.std.flatten().tolist() == [255.] * 3
+
+
 def test_own_preprocessing_gives_the_teacher_its_normalisation(tmp_path):
     """With preprocessing='own', the teacher's input equals what its own
     data preprocessor makes of the raw batch."""

@@ -19,7 +19,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401
-from mmkd.distillers import ComparisonOptimWrapperConstructor
+from mmkd.distillers import ComparisonOptimWrapperConstructor, model_config
 from mmkd.utils import fake_batch, fit_preprocessor, num_classes_of
 
 
@@ -35,7 +35,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg.model.load_teacher_checkpoint = False
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
     model.init_weights()
     model.train()
     fit_preprocessor(model.data_preprocessor, args.size)

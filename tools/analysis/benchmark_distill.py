@@ -37,6 +37,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401
+from mmkd.distillers import model_config
 from mmkd.utils import (fake_batch, fit_preprocessor, is_distiller_config,
                         num_classes_of)
 
@@ -58,7 +59,7 @@ def build(config, device, size, teacher_precision=None):
     cfg.model.load_teacher_checkpoint = False
     scope = cfg.get('default_scope', 'mmseg')
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
     # The Distiller shares the student's preprocessor; set both anyway.
     for preprocessor in (model.data_preprocessor,
                          model.student.data_preprocessor):

@@ -30,6 +30,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401
+from mmkd.distillers import model_config
 
 PHASES = ('student', 'teacher', 'g2sd')
 DEFAULT = ('configs/g2sd/g2sd-gd_mae-vit-b-dec512d8b_vit-s-dec256d4b_'
@@ -43,7 +44,7 @@ def build(config: str, device: str):
                          'Distiller use tools/analysis/benchmark_distill.py')
     cfg.model.load_teacher_checkpoint = False
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
     model.init_weights()
     return model.to(device).train()
 

@@ -18,7 +18,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (registers mmkd; mmkd:: configs)
-from mmkd.distillers.builder import load_model_config
+from mmkd.distillers.builder import load_model_config, model_config
 
 
 def best_of(fn, repeat: int) -> float:
@@ -42,7 +42,7 @@ def main():
     cfg = load_model_config(args.config)
     cfg.model.pop('pretrained', None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = revert_sync_batchnorm(MODELS.build(cfg.model))
+        model = revert_sync_batchnorm(MODELS.build(model_config(cfg)))
     model.eval()
     cast = copy.deepcopy(model).to(torch.bfloat16)
     x = torch.randn(args.batch, 3, *args.size)

@@ -17,6 +17,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import Runner, load_checkpoint
 
 import mmkd  # noqa: F401  (registries and the torch.load fix)
+from mmkd.distillers import model_config
 from mmkd.evaluation import SegBoundaryMetricAccumulator
 from mmkd.utils import student_only
 
@@ -34,7 +35,7 @@ def main() -> None:
     scope = cfg.get('default_scope', 'mmseg')
     student_only(cfg)  # a Distiller predicts with its student
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
         loader = Runner.build_dataloader(cfg.test_dataloader)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()

@@ -19,6 +19,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (registers mmkd; mmkd:: configs)
+from mmkd.distillers import model_config
 from mmkd.distillers.connectors import connector_hint
 from mmkd.utils import (fake_batch, fit_preprocessor, is_distiller_config,
                         num_classes_of)
@@ -145,7 +146,7 @@ def main(argv=None) -> List[str]:
     cfg.model.load_teacher_checkpoint = False
     scope = cfg.get('default_scope')
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
     size = args.size or getattr(model.data_preprocessor, 'size', None) \
         or (256, 256)
     fit_preprocessor(model.data_preprocessor, size)

@@ -34,6 +34,7 @@ from mmengine.dataset import Compose  # noqa: E402
 from mmengine.registry import MODELS, DefaultScope  # noqa: E402
 
 import mmkd  # noqa: F401,E402
+from mmkd.distillers import model_config  # noqa: E402
 from mmkd.losses import ACAMKDLoss  # noqa: E402
 
 
@@ -135,10 +136,8 @@ def load_model(args):
         cfg.merge_from_dict(args.cfg_options)
     if args.no_teacher_checkpoint:
         cfg.model.load_teacher_checkpoint = False
-    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))  # as mmengine's Runner
     if args.checkpoint:
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, args.checkpoint, map_location='cpu')

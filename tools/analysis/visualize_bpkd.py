@@ -36,11 +36,12 @@ def predict(config: str, checkpoint: str, image: np.ndarray) -> np.ndarray:
     from mmseg.apis import inference_model
 
     import mmkd  # noqa: F401  (registers mmkd.Distiller)
+    from mmkd.distillers import model_config
     from mmkd.utils import student_only
     cfg = Config.fromfile(config)
     student_only(cfg)  # a Distiller predicts with its student
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))
     load_checkpoint(model, checkpoint, map_location='cpu')
     model.cfg = cfg
     model.eval()

@@ -7,9 +7,9 @@
 # student's resolution (Swin pads to its windows). strict=False: the ImageNet
 # checkpoint holds only the last stage's output norm (norm3); the norms of
 # stages 2 and 3 keep their identity initialisation, as when MMDetection
-# fine-tunes a Swin backbone from this checkpoint. The normalisation is
-# written out: MMPretrain configs keep their data_preprocessor outside the
-# model dict (the runner inserts it), so the model dict alone lacks it.
+# fine-tunes a Swin backbone from this checkpoint. The normalisation is the
+# config's top-level data_preprocessor (MMPretrain keeps it beside the model
+# dict), which mmkd inserts as mmengine's Runner does.
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 swin_ckpt = 'https://download.openmmlab.com/mmclassification/v0/swin-transformer/swin_base_224_b16x64_300e_imagenet_20210616_190742-93230b0d.pth'  # noqa: E501
 model = dict(
@@ -17,11 +17,6 @@ model = dict(
     teacher=dict(
         config='mmpretrain::swin_transformer/swin-base_16xb64_in1k.py',
         model=dict(
-            data_preprocessor=dict(
-                type='mmpretrain.ClsDataPreprocessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                to_rgb=True),
             # pad_small_map: stage maps smaller than a window (small images)
             # are padded instead of refused; no effect at 512 px and above.
             backbone=dict(out_indices=(1, 2, 3), pad_small_map=True),
