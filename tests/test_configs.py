@@ -14,7 +14,7 @@ from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (lets configs name mmkd::)
 from mmkd.distillers import (ComparisonOptimWrapperConstructor,
-                             DistillComparison)
+                             DistillComparison, model_config)
 from mmkd.distillers.builder import load_model_config
 from mmkd.utils import student_only
 from tests.utils import make_batch
@@ -68,7 +68,7 @@ def build_for_test(path: Path):
     if cfg.model.type in TEACHER_MODELS:
         cfg.model.load_teacher_checkpoint = False
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_config(cfg))  # as the runner builds it
     # As the runner does (DETRs' level_embed is uninitialised memory before),
     # but without downloads: pretrained backbones start from scratch.
     for module in model.modules():
