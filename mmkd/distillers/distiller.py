@@ -194,8 +194,13 @@ class Distiller(HidesTeachers, BaseModel):
         else:
             student_model, self.student_scope = build_model(student, 'student')
         if data_preprocessor is not None:
-            raise ValueError('Distiller uses the student\'s data_preprocessor;'
-                             ' set it in the student config instead')
+            raise ValueError(
+                f'a Distiller uses its student\'s data_preprocessor, but got '
+                f'data_preprocessor={data_preprocessor!r}: set it in the '
+                f'student config instead. If it comes from a base config\'s '
+                f'top-level data_preprocessor (MMPretrain\'s dataset bases '
+                f'have one; the runner hands it to the model), add '
+                f'`data_preprocessor = None` to the config')
         super().__init__(
             data_preprocessor=student_model.data_preprocessor,
             init_cfg=init_cfg)

@@ -260,3 +260,11 @@ def test_teacher_runs_only_as_far_as_the_taps(teacher_ckpt):
     step(model)
     assert len(head_calls) == 1
     assert not model.teacher.backbone.layer1._forward_hooks  # hooks removed
+
+
+def test_a_data_preprocessor_beside_the_student_is_an_error(teacher_ckpt):
+    """The runner hands a config's top-level data_preprocessor (MMPretrain's
+    dataset bases have one) to the Distiller: the error says where it came
+    from and how to drop it."""
+    with pytest.raises(ValueError, match=r'data_preprocessor = None'):
+        build(teacher_ckpt, data_preprocessor=dict(type='SegDataPreProcessor'))
