@@ -3,6 +3,8 @@
 1. ``torch.load`` and runner checkpoints (below).
 2. ``mmkd::`` config paths (:func:`register_config_package`) and the scope
    of what an ``mmkd::`` base defines (:func:`read_mmkd_bases_unscoped`).
+3. ``package::`` config lookups parse the packages' metafiles once
+   (:func:`cache_package_metafiles`).
 
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 mmengine 0.10.7 calls plain ``torch.load``. Checkpoints written by the
@@ -11,6 +13,7 @@ numpy arrays) and numpy scalars in ``meta``, so a teacher trained by the user
 or a resumed run fails to load. Rather than turning ``weights_only`` off for
 everything, mmkd allow-lists exactly the classes those checkpoints contain.
 """
+import os.path as osp
 import pickle
 
 import numpy as np
@@ -18,7 +21,8 @@ import torch
 
 __all__ = [
     'RUNNER_CHECKPOINT_GLOBALS', 'allow_runner_checkpoints',
-    'register_config_package', 'read_mmkd_bases_unscoped'
+    'register_config_package', 'read_mmkd_bases_unscoped',
+    'cache_package_metafiles'
 ]
 
 
@@ -106,6 +110,35 @@ def read_mmkd_bases_unscoped() -> None:
     Config._dict_to_config_dict = staticmethod(_dict_to_config_dict)
 
 
+def cache_package_metafiles() -> None:
+    """Parse each OpenMMLab metafile once per process.
+
+    mmengine resolves every ``package::path`` (a base config, a teacher's
+    config) by reading the package's ``model-index.yml`` and every metafile
+    it lists (922 YAML files for mmdet, mmseg and mmpretrain together),
+    about 0.16 s of CPU per reference, and a distillation config names a
+    dozen. mmkd keeps what ``mmengine.config.utils`` parses, per path and
+    modification time; mmengine's lookup is otherwise unchanged (it only
+    reads the parsed files, so they are shared, not copied). Idempotent.
+    """
+    from mmengine.config import utils
+    if getattr(utils.load, '_mmkd_cached', False):
+        return
+    load, parsed = utils.load, {}
+
+    def cached_load(file, *args, **kwargs):
+        if args or kwargs or not isinstance(file, str) or not osp.isfile(file):
+            return load(file, *args, **kwargs)
+        key = (file, osp.getmtime(file))
+        if key not in parsed:
+            parsed[key] = load(file)
+        return parsed[key]
+
+    cached_load._mmkd_cached = True
+    utils.load = cached_load
+
+
 allow_runner_checkpoints()
 register_config_package()
 read_mmkd_bases_unscoped()
+cache_package_metafiles()

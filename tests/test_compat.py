@@ -42,3 +42,29 @@ def test_getattr_is_allowed_for_history_buffer_only():
         _history_buffer_getattr(torch, 'load')
     with pytest.raises(pickle.UnpicklingError, match='only for HistoryBuffer'):
         _history_buffer_getattr(HistoryBuffer, '__init__')
+
+
+def test_package_metafiles_are_parsed_once(monkeypatch):
+    """``pkg::`` lookups read every metafile of the package; mmkd parses
+    each once per process, and the lookup gives the same config."""
+    import mmengine.fileio
+    from mmengine.config import utils
+    from mmengine.hub import get_config
+
+    from mmkd.compat import cache_package_metafiles
+    assert utils.load._mmkd_cached  # applied by import mmkd
+    parsed = []
+
+    def counting_load(file, *args, **kwargs):
+        parsed.append(file)
+        return mmengine.fileio.load(file, *args, **kwargs)
+
+    monkeypatch.setattr(utils, 'load', counting_load)
+    cache_package_metafiles()
+    path = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+    first = get_config(path)
+    count = len(parsed)
+    assert count > 100  # mmdet's model-index and its metafiles
+    second = get_config(path)
+    assert len(parsed) == count  # nothing parsed again
+    assert first.model == second.model
