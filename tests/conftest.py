@@ -17,10 +17,3 @@ def _one_thread_per_worker():
     import torch
     torch.set_num_threads(int(os.environ.get('MMKD_TEST_THREADS', '1')))
     yield
-
-
-def pytest_collection_modifyitems(config, items):
-    """The end-to-end tool tests (subprocesses, up to half a minute each)
-    first: with two pytest-xdist workers the short tests then fill the end
-    of the run evenly, instead of one worker finishing a long test alone."""
-    items.sort(key=lambda item: '/test_tools/' not in item.nodeid)
