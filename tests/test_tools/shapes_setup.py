@@ -14,14 +14,21 @@ STUDENT = DEMO / 'unet-s5-c8_1xb16-300i_shapes-64x64.py'
 DISTILL = DEMO / 'cwd_unet-s5-c16_unet-s5-c8_1xb16-300i_shapes-64x64.py'
 
 
+def save_untrained(config: Path, path: Path, options: dict = None) -> Path:
+    """The model of an mmseg ``config`` (with ``options`` merged), untrained,
+    saved as a checkpoint at ``path``: a teacher for tests that need one."""
+    cfg = Config.fromfile(str(config))
+    cfg.merge_from_dict(options or {})
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
 def make_shapes_and_teacher(tmp: Path):
     data = generate_shapes(
         str(tmp / 'shapes'), num_train=8, num_val=4, size=64)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        teacher = MODELS.build(Config.fromfile(str(TEACHER)).model)
-    ckpt = tmp / 'teacher.pth'
-    torch.save(dict(state_dict=teacher.state_dict(), meta={}), ckpt)
-    return data, ckpt
+    return data, save_untrained(TEACHER, tmp / 'teacher.pth')
 
 
 def small_options(data, ckpt, work_dir, iters):

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
 
 from mmkd.datasets import ShapesDataset, generate_shapes
 from mmkd.datasets.camvid import CLASSES as CAMVID_CLASSES
 from tests.conftest import CAMVID, ROOT, requires_camvid
+from tests.test_tools.shapes_setup import save_untrained
 from tests.utils import load_tool
 
 CFG = ROOT / 'configs' / 'cwd'
@@ -65,20 +64,6 @@ def data_options(data, tmp_path):
     return options, heads, classes[0]
 
 
-def save_teacher(path, head_options=None):
-    """An untrained teacher of the CamVid config (its heads resized by
-    ``head_options``, ``model.<head>.num_classes=N``), saved as a
-    checkpoint with the config's class names."""
-    cfg = Config.fromfile(str(TEACHER))
-    for option in head_options or []:
-        key, value = option.split('=')
-        cfg.merge_from_dict({key: int(value)})
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        teacher = MODELS.build(cfg.model)
-    torch.save(dict(state_dict=teacher.state_dict(), meta={}), path)
-    return path
-
-
 def run(*args, cwd=ROOT):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
     proc = subprocess.run([sys.executable, *map(str, args)],
@@ -105,11 +90,14 @@ def miou(log: str) -> float:
 def test_train_test_export(data, tmp_path):
     options, heads, first_class = data_options(data, tmp_path)
     small = options + RUNTIME
-    plain = small + heads.get('model', [])  # teacher and exported student
+    plain = small + heads.get('model', [])  # the exported student
     kd = small + heads.get('model.student.model', []) + heads.get(
         'model.teacher.model', [])
     kd_dir = tmp_path / 'cwd'
-    teacher_ckpt = save_teacher(tmp_path / 'teacher.pth', heads.get('model'))
+    teacher_ckpt = save_untrained(  # heads resized as the options say
+        TEACHER, tmp_path / 'teacher.pth',
+        {k: int(v)
+         for k, v in (o.split('=') for o in heads.get('model', []))})
     log = run('tools/train.py', DISTILL, '--work-dir', kd_dir, '--cfg-options',
               *kd, 'train_cfg.max_iters=3',
               'default_hooks.checkpoint.interval=3',
@@ -129,7 +117,7 @@ def test_train_test_export(data, tmp_path):
     out = tmp_path / 'student.pth'
     load_tool('tools/export_student.py').main(
         [str(ckpt), str(out), '--config',
-         str(DISTILL)])  # in process: the subprocesses around it use it
+         str(DISTILL)])  # in process: a subprocess would import mmkd again
     exported = torch.load(out)
     assert exported['meta']['dataset_meta']['classes'][0] == first_class
     assert set(exported['state_dict']) == {
