@@ -17,7 +17,7 @@ tokens only.
 The classification specific stage adds DeiT's hard-label distillation
 (:class:`DeiTHardDistillLoss`).
 """
-from typing import Literal, Optional
+from typing import Literal, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from mmkd.registry import MODELS
 
 __all__ = [
-    'g2sd_feature_loss', 'G2SDFeatLoss', 'token_weights', 'DeiTHardDistillLoss'
+    'g2sd_feature_errors', 'g2sd_feature_loss', 'G2SDFeatLoss',
+    'token_weights', 'DeiTHardDistillLoss'
 ]
 
 TOKENS = ('all', 'patches', 'masked', 'visible')
@@ -56,6 +57,26 @@ def token_weights(mask: torch.Tensor, tokens: str) -> Optional[torch.Tensor]:
     return torch.cat([patches.new_zeros(patches.shape[0], 1), patches], 1)
 
 
+def g2sd_feature_errors(
+        pred: torch.Tensor,
+        teacher_hidden: torch.Tensor,
+        beta: float = 2.0,
+        eps: float = 1e-6) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The target (the teacher hidden states LayerNorm-ed without affine) and
+    the element-wise Smooth-L1 of the prediction against it, both (B, T, D)
+    in fp32; :func:`g2sd_feature_loss` averages the latter."""
+    if pred.shape != teacher_hidden.shape:
+        raise ValueError(
+            f'g2sd_feature_loss needs equal shapes, but got pred '
+            f'{tuple(pred.shape)} and teacher {tuple(teacher_hidden.shape)}'
+            f'; the student projection should end at the teacher decoder '
+            f'width ({teacher_hidden.shape[-1]})')
+    hidden = teacher_hidden.detach().float()
+    target = F.layer_norm(hidden, hidden.shape[-1:], eps=eps)
+    return target, F.smooth_l1_loss(
+        pred.float(), target, reduction='none', beta=beta)
+
+
 def g2sd_feature_loss(pred: torch.Tensor,
                       teacher_hidden: torch.Tensor,
                       token_weight: Optional[torch.Tensor] = None,
@@ -82,15 +103,7 @@ def g2sd_feature_loss(pred: torch.Tensor,
         >>> round(g2sd_feature_loss(torch.zeros(1, 1, 4), hidden).item(), 6)
         0.25
     """
-    if pred.shape != teacher_hidden.shape:
-        raise ValueError(
-            f'g2sd_feature_loss needs equal shapes, but got pred '
-            f'{tuple(pred.shape)} and teacher {tuple(teacher_hidden.shape)}'
-            f'; the student projection should end at the teacher decoder '
-            f'width ({teacher_hidden.shape[-1]})')
-    hidden = teacher_hidden.detach().float()
-    target = F.layer_norm(hidden, hidden.shape[-1:], eps=eps)
-    elem = F.smooth_l1_loss(pred.float(), target, reduction='none', beta=beta)
+    _, elem = g2sd_feature_errors(pred, teacher_hidden, beta, eps)
     if token_weight is None:
         return elem.mean()
     weight = token_weight.to(elem.dtype)[..., None].expand_as(elem)

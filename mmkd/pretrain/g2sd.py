@@ -109,9 +109,16 @@ class G2SD(HidesTeachers, BaseSelfSupervisor):
         """``{'loss_gd': ...}`` for a batch of images (B, 3, H, W)."""
         noise = torch.rand(
             inputs.shape[0], self.backbone.num_patches, device=inputs.device)
+        target, pred, mask = self.targets_and_predictions(
+            inputs, data_samples, noise)
+        return dict(loss_gd=self.criterion(pred, target, mask))
+
+    def targets_and_predictions(self, inputs: torch.Tensor, data_samples: List,
+                                noise: torch.Tensor):
+        """For one mask noise (B, L): the teacher decoder's hidden states at
+        ``target_layer`` and the student's prediction of them, (B, 1 + L,
+        D_t) each, and the mask (B, L), 1 for masked patches."""
         records = self.teachers['teacher'].records(
             inputs, data_samples, noise=noise)
-        target = records[self.target_tap]
         latent, mask, ids_restore = self.backbone(inputs, noise=noise)
-        pred = self.neck(latent, ids_restore)
-        return dict(loss_gd=self.criterion(pred, target, mask))
+        return records[self.target_tap], self.neck(latent, ids_restore), mask

@@ -34,7 +34,6 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from mmengine.dataset import Compose  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
@@ -42,6 +41,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from visualize_acam import add_model_args, load_model  # noqa: E402
 
 import mmkd  # noqa: F401,E402
+from mmkd.losses.g2sd import g2sd_feature_errors  # noqa: E402
 
 
 def load_images(paths, size):
@@ -76,15 +76,10 @@ def targets_and_predictions(model, batch, seed=0):
     torch.manual_seed(seed)
     noise = torch.rand(
         inputs.shape[0], model.backbone.num_patches, device=inputs.device)
-    hidden = model.teachers['teacher'].records(
-        inputs, samples, noise=noise)[model.target_tap].float()
-    latent, mask, ids_restore = model.backbone(inputs, noise=noise)
-    pred = model.neck(latent, ids_restore).float()
-    criterion = model.criterion
-    target = F.layer_norm(hidden, hidden.shape[-1:], eps=criterion.eps)
-    elem = F.smooth_l1_loss(
-        pred, target, reduction='none', beta=criterion.beta)
-    return target, pred, mask, elem, inputs
+    hidden, pred, mask = model.targets_and_predictions(inputs, samples, noise)
+    target, elem = g2sd_feature_errors(pred, hidden, model.criterion.beta,
+                                       model.criterion.eps)
+    return target, pred.float(), mask, elem, inputs
 
 
 def pca_colours(target, pred):
