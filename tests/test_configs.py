@@ -22,7 +22,7 @@ from tests.utils import make_batch
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
     p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
-# DETRs select 900 queries from the encoder tokens: 256x256 has enough.
+# DETRs select their queries (at most 100 here) from the encoder tokens.
 # MAE ViTs (G2SD) mask a fixed number of 16x16 patches: 224x224.
 SIZES = dict(
     mmseg=dict(size=(64, 128)),
@@ -64,6 +64,8 @@ def build_for_test(path: Path):
     cfg = Config.fromfile(str(path))
     scope = cfg.get('default_scope')
     fit_fixed_size_backbones(cfg, SIZES.get(scope, {}).get('size'))
+    if cfg.model.get('num_queries', 0) > 100:  # DETRs: like the input size
+        cfg.model.num_queries = 100
     distiller = student_only(cfg)  # no teacher checkpoint download
     if cfg.model.type in TEACHER_MODELS:
         cfg.model.load_teacher_checkpoint = False
@@ -83,7 +85,30 @@ def build_for_test(path: Path):
     if isinstance(augments, nn.ModuleList):  # so does a fixed-size pad
         kept = [a for a in augments if type(a).__name__ != 'BatchFixedSizePad']
         model.data_preprocessor.batch_augments = nn.ModuleList(kept) or None
+    cap_proposals(model)
     return model, scope, distiller
+
+
+def cap_proposals(model: nn.Module, num: int = 100) -> None:
+    """Two-stage detectors keep at most ``num`` proposals per image.
+
+    A teacher's first forward runs to the end (it learns how often each tap
+    fires) and so does its RoI head on 1,000 proposals per image: with
+    4-conv box heads that is most of a Mask R-CNN config's step. Like the
+    input size, the proposal count is not what the test checks.
+    """
+    hidden = [t.model for t in getattr(model, 'teachers', {}).values()]
+    for module in [
+            *model.modules(), *(m for h in hidden for m in h.modules())
+    ]:
+        rpn_head = getattr(module, 'rpn_head', None)
+        if rpn_head is None or not hasattr(module, 'roi_head'):
+            continue
+        configs = (rpn_head.test_cfg, (module.test_cfg or {}).get('rpn'),
+                   (module.train_cfg or {}).get('rpn_proposal'))
+        for proposals in filter(None, configs):
+            proposals.nms_pre = min(proposals.get('nms_pre', num), num)
+            proposals.max_per_img = min(proposals.get('max_per_img', num), num)
 
 
 def test_configs_are_found():

@@ -13,7 +13,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, DefaultScope
 
 from mmkd.pretrain.convert import g2sd_backbone
-from tests.utils import cls_batch
+from tests.utils import cls_batch, load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 G2SD = ROOT / 'configs' / 'g2sd'
@@ -247,22 +247,11 @@ def generic_checkpoint(tmp_path_factory):
 
 
 def _convert(generic_checkpoint, layout, tmp_path):
-    import subprocess
-    import sys
+    """The converter tool's own function (its command line is tested in
+    test_convert.py)."""
     out = tmp_path / f'backbone_{layout}.pth'
-    proc = subprocess.run([
-        sys.executable,
-        str(ROOT / 'tools' / 'convert' / 'g2sd_to_backbone.py'),
-        str(generic_checkpoint),
-        str(out), '--layout', layout
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True,
-                          timeout=300,
-                          env=dict(
-                              __import__('os').environ, PYTHONPATH=str(ROOT)))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    load_tool('tools/convert/g2sd_to_backbone.py').convert(
+        str(generic_checkpoint), str(out), layout)
     return out
 
 

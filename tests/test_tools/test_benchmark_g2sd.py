@@ -1,6 +1,10 @@
 """tools/analysis/benchmark_g2sd.py times a G2SD generic step and its floor
 (here on the CPU toy's config, and its memory in fresh processes)."""
+import contextlib
+import io
 import re
+import sys
+import types
 
 import pytest
 
@@ -29,16 +33,30 @@ def test_times_the_three_phases(capsys):
     assert 0.2 < ratio < 5
 
 
-def test_measures_memory_in_fresh_processes(capsys):
-    _tool().main([str(TOY), '--batch', '2', '--skip-timing'])
+def test_measures_memory_in_fresh_processes(capsys, monkeypatch):
+    tool = _tool()
+    children = []
+
+    def child(argv, **kwargs):
+        """A fresh process per phase, run here: the protocol (arguments in,
+        the last printed line out) is what this test checks; a real
+        interpreter per phase would only add its imports."""
+        assert argv[:2] == [sys.executable, tool.__file__], argv
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            tool.main(argv[2:])
+        children.append(argv[argv.index('--memory-phase') + 1])
+        return types.SimpleNamespace(stdout=out.getvalue())
+
+    monkeypatch.setattr(tool.subprocess, 'run', child)
+    tool.main([str(TOY), '--batch', '2', '--skip-timing'])
+    assert children == list(tool.PHASES)
     rows = [
         line for line in capsys.readouterr().out.splitlines()
         if line.startswith('| ') and 'phase' not in line
     ]
     assert len(rows) == 3
-    assert all(
-        float(row.split('|')[-2]) == float(row.split('|')[-2])
-        for row in rows)  # not nan
+    memory = [float(row.split('|')[-2]) for row in rows]
+    assert all(m == m for m in memory), rows  # not nan
 
 
 def test_refuses_a_distiller_config():
