@@ -1,0 +1,75 @@
+"""The shipped comparison configs restate single-method configs as arms:
+each such arm has exactly that config's losses (its teacher renamed where
+the comparison gives the teacher another name), its student and teacher,
+so a table from a comparison run is a table of the shipped methods."""
+import inspect
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import MODELS
+
+import mmkd  # noqa: F401  (registers the losses)
+
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
+BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_1xb4-12e_bccd.py'  # noqa: E501
+CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
+CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
+# (comparison, arm, single-method config, the arm's teacher name)
+ARMS = [
+    (BCCD, 'cwd', 'acam/cwd_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
+     'teacher'),
+    (BCCD, 'acam', 'acam/acam_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
+     'teacher'),
+    (BCCD, 'prockd',
+     'prockd/prockd_resnet18-camvid-tiles_retinanet-r18-fpn_1xb4-12e_bccd.py',
+     'tiles'),
+    (CAMVID, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
+    (CAMVID, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
+    (CAMVID, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
+    (CAMVID, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
+    (CAMVID, 'prockd',
+     'prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-'
+     '240x180.py', 'cells'),
+]
+
+
+def _with_defaults(loss: dict) -> dict:
+    """``loss`` with the arguments it leaves out at their defaults."""
+    cls = MODELS.get(loss['type'])
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    return {**defaults, **loss}
+
+
+def _losses(losses: dict, name: str = 'teacher') -> dict:
+    """``losses`` in full, their teacher taps named ``name``."""
+    out = {}
+    for key, loss in losses.items():
+        loss = _with_defaults(loss)
+        if name != 'teacher' and isinstance(loss.get('teacher'), str):
+            loss['teacher'] = f'{name}:{loss["teacher"]}'
+        out[key] = loss
+    return out
+
+
+def _teacher_of(model: dict, name: str) -> dict:
+    return model['teacher'] if name == 'teacher' else model['teachers'][name]
+
+
+@pytest.mark.parametrize(
+    'comparison,arm,single,teacher',
+    ARMS,
+    ids=[f'{"bccd" if c == BCCD else "camvid"}-{a}' for c, a, _, _ in ARMS])
+def test_arm_is_the_shipped_method(comparison, arm, single, teacher):
+    model = Config.fromfile(str(CONFIGS / comparison)).model.to_dict()
+    method = Config.fromfile(str(CONFIGS / single)).model.to_dict()
+    assert _losses(model['arms'][arm]['losses']) == _losses(
+        method['losses'], teacher)
+    assert model['student'] == method['student']
+    ours, theirs = _teacher_of(model, teacher), method['teacher']
+    for key in ('config', 'model', 'preprocessing'):
+        assert ours.get(key) == theirs.get(key), key
