@@ -27,6 +27,7 @@ ARMS = [
     (CAMVID, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
     (CAMVID, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
+    (CAMVID, 'bpkd_clip35', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'prockd',
      'prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-'

@@ -130,13 +130,16 @@ def test_one_training_iteration(path):
     extra = {}
     if any(name.endswith('mask_head') for name, _ in model.named_modules()):
         extra['with_mask'] = True  # Mask R-CNN needs instance masks
-    size = input_size(Config.fromfile(str(path)), scope)
-    batch = make_batch(scope, size=size, **extra)
+    cfg = Config.fromfile(str(path))
+    batch = make_batch(scope, size=input_size(cfg, scope), **extra)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-5))
     if isinstance(model, DistillComparison):  # one optimizer per arm
         optim = ComparisonOptimWrapperConstructor(
-            dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-5)))(
-                model)
+            dict(
+                type='OptimWrapper',
+                optimizer=dict(type='SGD', lr=1e-5),
+                arms=cfg.optim_wrapper.get('arms')))(
+                    model)
     log = model.train_step(batch, optim)
     assert all(math.isfinite(float(v.detach())) for v in log.values()), log
     if distiller:

@@ -1,11 +1,19 @@
 # Round 3 of the CamVid tables (docs/comparison.md): a teacher trained
 # 10,000 iterations and students trained 2,000 (4x rounds 1 and 2), eight
-# arms on the same batches from the same initial weights: the six arms of
-# ..._plain-cwd-bpkd-acam-variants_... (plain, CWD, BPKD, BPKD with its
-# weights / 10, ACAM-KD with mask_norm 'sum' and 'sum_sq'), CWD taught by
-# the same teacher cast to bf16 (a second, named teacher), and ProC-KD taught
-# by the cross-task ResNet-18 BCCD-cells classifier (a third; the loss of
-# configs/prockd/, deploy_tafa=False). Validated every 250 iterations.
+# arms on the same batches from the same initial weights:
+# - the four arms of ..._plain-cwd-bpkd-acam_... (plain, CWD, BPKD, ACAM-KD);
+# - bpkd_clip35: BPKD at the paper's weights with gradient clipping at norm
+#   35 (its own optimizer, optim_wrapper.arms): without it the first steps'
+#   gradient norm (~700) wrecks the decode head and BPKD never recovers on
+#   this from-scratch pair (docs/methods/bpkd.md);
+# - acam_sumsq: ACAM-KD with mask_norm='sum_sq' (switch A7), the spec's
+#   proposed guard against the masks shrinking toward zero, which the
+#   default ('sum', the paper's) does here (docs/methods/acam_kd.md);
+# - cwd_bf16: CWD taught by the same teacher cast to bf16 (a second, named
+#   teacher);
+# - prockd: ProC-KD taught by the cross-task ResNet-18 BCCD-cells classifier
+#   (a third; the loss of configs/prockd/, deploy_tafa=False).
+# Validated every 250 iterations.
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py \
 #     --cfg-options train_cfg.max_iters=10000 param_scheduler.0.end=10000
 #   python tools/dataset_converters/classification_crops.py bccd \
@@ -15,7 +23,7 @@
 #     --cfg-options randomness.seed=0 model.teacher.checkpoint=T \
 #       model.teachers.bf16.checkpoint=T
 _base_ = [
-    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-variants_1xb4-500i_camvid-240x180.py'  # noqa: E501
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'  # noqa: E501
 ]
 cells_ckpt = 'work_dirs/resnet18_1xb64-30e_bccd-cells-60px/epoch_30.pth'
 model = dict(
@@ -31,6 +39,24 @@ model = dict(
             checkpoint=cells_ckpt,
             preprocessing='own')),
     arms=dict(
+        bpkd_clip35=dict(
+            losses=dict(
+                loss_bpkd=dict(
+                    type='mmkd.BPKDLoss',
+                    student='decode_head.conv_seg',
+                    teacher='decode_head.conv_seg',
+                    edge_weight=50.0,
+                    body_weight=20.0))),
+        acam_sumsq=dict(
+            losses=dict(
+                loss_acam=dict(
+                    type='mmkd.ACAMKDLoss',
+                    student='decode_head.conv_seg',
+                    teacher='decode_head.conv_seg',
+                    student_channels=11,
+                    teacher_channels=11,
+                    num_masks=11,
+                    mask_norm='sum_sq'))),
         cwd_bf16=dict(
             losses=dict(
                 loss_cwd=dict(
@@ -60,5 +86,7 @@ param_scheduler = [
         end=2000,
         by_epoch=False)
 ]
+optim_wrapper = dict(
+    arms=dict(bpkd_clip35=dict(clip_grad=dict(max_norm=35, norm_type=2))))
 train_cfg = dict(max_iters=2000, val_interval=250)
 default_hooks = dict(checkpoint=dict(interval=250, max_keep_ckpts=2))

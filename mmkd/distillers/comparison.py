@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config, ConfigDict
 from mmengine.model import BaseModel
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.runner import ValLoop
@@ -23,6 +24,7 @@ from mmengine.runner import ValLoop
 from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from .builder import build_model
 from .distiller import Distiller
+from .taps import closest_names
 from .teacher import HidesTeachers, Teacher, build_teachers
 
 __all__ = [
@@ -189,13 +191,28 @@ class ComparisonOptimWrapperConstructor:
 
     ``optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, ...),
     constructor='mmkd.ComparisonOptimWrapperConstructor')``
+
+    An arm may change its own copy: ``arms=dict(NAME=dict(...))`` in the
+    ``optim_wrapper`` dict is merged into that arm's config as a child
+    config is into its base (``_delete_=True`` replaces a dict), e.g.
+    ``arms=dict(bpkd_clip=dict(clip_grad=dict(max_norm=35)))``.
     """
 
     def __init__(self,
                  optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None) -> None:
-        self.optim_wrapper_cfg = optim_wrapper_cfg
+        self.optim_wrapper_cfg = copy.deepcopy(dict(optim_wrapper_cfg))
+        self.arm_changes = self.optim_wrapper_cfg.pop('arms', None) or {}
         self.paramwise_cfg = paramwise_cfg
+
+    def arm_config(self, name: str) -> dict:
+        """The optimizer wrapper config of arm ``name``."""
+        cfg = copy.deepcopy(self.optim_wrapper_cfg)
+        change = copy.deepcopy(dict(self.arm_changes.get(name, {})))
+        for key, value in change.items():
+            if isinstance(value, dict) and cfg.get(key) is None:
+                cfg.pop(key, None)  # e.g. clip_grad=None in the schedule
+        return Config._merge_a_into_b(change, ConfigDict(cfg))
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
         model = getattr(model, 'module', model)
@@ -203,11 +220,17 @@ class ComparisonOptimWrapperConstructor:
             raise TypeError('mmkd.ComparisonOptimWrapperConstructor is for '
                             'mmkd.DistillComparison models, not '
                             f'{type(model).__name__}')
+        for name in self.arm_changes:
+            if name not in model.arms:
+                raise KeyError(
+                    f'optim_wrapper.arms names {name!r}, which is not an arm;'
+                    f' the arms are {list(model.arms)} (closest: '
+                    f'{closest_names(name, list(model.arms))})')
         return OptimWrapperDict(
             **{
                 name: DefaultOptimWrapperConstructor(
-                    copy.deepcopy(self.optim_wrapper_cfg),
-                    copy.deepcopy(self.paramwise_cfg))(arm)
+                    self.arm_config(name), copy.deepcopy(self.paramwise_cfg))(
+                        arm)
                 for name, arm in model.arms.items()
             })
 

@@ -1,5 +1,6 @@
 """A comparison run: arms trained side by side on one teacher forward per
 batch, each equal to the same student trained alone."""
+import pytest
 import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
@@ -150,3 +151,27 @@ def test_export_an_arm(tmp_path):
         out = tool.export_student(str(src), str(tmp_path / f'{arm}.pth'),
                                   arm)['state_dict']
         assert out.keys() == student.state_dict().keys()  # no connector
+
+
+def test_an_arm_changes_its_own_optimizer(tmp_path):
+    model = comparison(
+        teacher_checkpoint(tmp_path),
+        plain=dict(),
+        cwd=dict(losses=dict(loss_cwd=CWD)))
+    cfg = dict(
+        OPTIM,
+        clip_grad=None,
+        arms=dict(cwd=dict(clip_grad=dict(max_norm=1e-6))))
+    optim = ComparisonOptimWrapperConstructor(cfg)(model)
+    assert not optim['plain'].clip_grad_kwargs
+    assert optim['cwd'].clip_grad_kwargs == dict(max_norm=1e-6)
+    before = [p.detach().clone() for p in model.arms.cwd.parameters()]
+    train(model, 1, optim)
+    moved = max((p.detach() - b).norm()
+                for p, b in zip(model.arms.cwd.parameters(), before))
+    assert moved <= 0.05 * 1e-6 * 1.01  # lr x the clipped gradient norm
+
+    cfg['arms'] = dict(cwd_clip=dict(clip_grad=dict(max_norm=1.0)))
+    with pytest.raises(
+            KeyError, match=r"'cwd_clip'.*arms are \['plain', 'cwd'\]"):
+        ComparisonOptimWrapperConstructor(cfg)(model)
