@@ -40,14 +40,7 @@ model = dict(
             checkpoint=cells_ckpt,
             preprocessing='own')),
     arms=dict(
-        bpkd_clip35=dict(
-            losses=dict(
-                loss_bpkd=dict(
-                    type='mmkd.BPKDLoss',
-                    student='decode_head.conv_seg',
-                    teacher='decode_head.conv_seg',
-                    edge_weight=50.0,
-                    body_weight=20.0))),
+        bpkd_clip35=dict(losses={{_base_.model.arms.bpkd.losses}}),
         acam_sumsq=dict(
             losses=dict(
                 loss_acam=dict(
