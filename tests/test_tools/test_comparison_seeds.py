@@ -64,3 +64,26 @@ def test_errors_name_what_exists(tmp_path):
         tool.main([str(run), '--metric', 'coco/bbox_mAP'])
     with pytest.raises(FileNotFoundError, match='comparison run'):
         tool.main([str(tmp_path / 'elsewhere')])
+
+
+def test_a_training_value_at_the_validation_steps(tmp_path, capsys):
+    tool = load_tool('tools/analysis/comparison_seeds.py')
+    s0, s1 = tmp_path / 'run_s0', tmp_path / 'run_s1'
+    for run, scale in ((s0, 1.0), (s1, 2.0)):
+        records = []
+        for step in (50, 100, 250, 500):
+            record = train(step)
+            record['acam/distill.loss_acam_l0_mask_s_mean'] = scale / step
+            records.append(record)
+        records += [val(250, student=1.0), val(500, student=2.0)]
+        write_run(run, [records])
+    key = 'acam/distill.loss_acam_l0_mask_s_mean'
+    tool.main([str(s0), str(s1), '--train-key', key])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-5:] == [
+        f'| step ({key}) | run_s0 | run_s1 |', '|---|---|---|',
+        '| 50 | 0.02 | 0.04 |', '| 250 | 0.004 | 0.008 |',
+        '| 500 | 0.002 | 0.004 |'
+    ]
+    with pytest.raises(KeyError, match=r"no training 'acam/x'.*cwd/loss"):
+        tool.main([str(s0), '--train-key', 'acam/x'])

@@ -3,7 +3,7 @@ run, the mean, the spread (max - min) and the difference to the first
 arm's mean (the plain student in the shipped configs).
 
     python tools/analysis/comparison_seeds.py WORK_DIR [WORK_DIR ...] \\
-        [--metric mIoU] [--step N] [--curve]
+        [--metric mIoU] [--step N] [--curve] [--train-key KEY ...]
 
 Each WORK_DIR is a ``mmkd.DistillComparison`` run's work dir; its
 validations are read from every ``<timestamp>/vis_data/scalars.json`` under
@@ -11,7 +11,11 @@ it (a resumed run writes one per start; a later start's value for a step
 wins). ``--metric`` is the evaluator's name for it (``mIoU``,
 ``coco/bbox_mAP``, ...); ``--step`` defaults to the last validation all
 runs have. ``--curve`` adds the mean over the runs at every validation
-step, to judge whether the arms still improve.
+step, to judge whether the arms still improve. ``--train-key`` prints a
+logged training value (e.g. ``acam/distill.loss_acam_l0_mask_s_mean``, a
+statistic a loss logs) per run at the first logged step and at every
+validation step: what mmengine logged there, the mean over its logging
+window.
 """
 import argparse
 import glob
@@ -21,8 +25,9 @@ import statistics
 from typing import Dict, List
 
 
-def validations(work_dir: str) -> Dict[int, dict]:
-    """step -> the arms' metrics logged by that validation."""
+def validations(work_dir: str, training: bool = False) -> Dict[int, dict]:
+    """step -> the arms' metrics logged by that validation (or, with
+    ``training``, the values logged by the training step)."""
     files = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
@@ -34,7 +39,8 @@ def validations(work_dir: str) -> Dict[int, dict]:
         with open(path) as f:
             for line in f:
                 record = json.loads(line)
-                if 'iter' not in record:  # a training record has 'iter'
+                # a training record has 'iter'
+                if ('iter' in record) == training:
                     steps.setdefault(record['step'], {}).update(record)
     return steps
 
@@ -100,12 +106,35 @@ def curve(runs: Dict[str, Dict[int, dict]], metric: str) -> List[str]:
     return lines
 
 
+def train_table(runs: Dict[str, Dict[int, dict]],
+                trained: Dict[str, Dict[int, dict]], key: str) -> List[str]:
+    validated = set.intersection(*(set(s) for s in runs.values()))
+    first = max(min(t) for t in trained.values())
+    names = [osp.basename(osp.normpath(n)) for n in runs]
+    lines = [
+        f'| step ({key}) | ' + ' | '.join(names) + ' |',
+        '|---' * (len(names) + 1) + '|'
+    ]
+    for step in sorted(validated | {first}):
+        values = []
+        for name, steps in trained.items():
+            if key not in steps.get(step, {}):
+                known = sorted(k for k in steps.get(step, {}) if '/' in k)
+                raise KeyError(f'{name} logged no training {key!r} at step '
+                               f'{step}; it logged {known}')
+            values.append(steps[step][key])
+        lines.append(f'| {step} | ' + ' | '.join(f'{v:.4g}'
+                                                 for v in values) + ' |')
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--metric', default='mIoU')
     parser.add_argument('--step', type=int)
     parser.add_argument('--curve', action='store_true')
+    parser.add_argument('--train-key', action='append', default=[])
     args = parser.parse_args(argv)
     runs = {w: validations(w) for w in args.work_dirs}
     step = args.step
@@ -118,6 +147,11 @@ def main(argv=None):
     if args.curve:
         print()
         print('\n'.join(curve(runs, args.metric)))
+    if args.train_key:
+        trained = {w: validations(w, training=True) for w in args.work_dirs}
+    for key in args.train_key:
+        print()
+        print('\n'.join(train_table(runs, trained, key)))
 
 
 if __name__ == '__main__':
