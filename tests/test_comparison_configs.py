@@ -74,3 +74,15 @@ def test_arm_is_the_shipped_method(comparison, arm, single, teacher):
     ours, theirs = _teacher_of(model, teacher), method['teacher']
     for key in ('config', 'model', 'preprocessing'):
         assert ours.get(key) == theirs.get(key), key
+
+
+def test_clipped_bpkd_arm_has_the_shipped_optimizer():
+    """The shipped CamVid BPKD config clips the gradient (from scratch the
+    paper's weights need it); round 3's ``bpkd_clip35`` arm is that config,
+    its ``bpkd`` arm the same losses unclipped."""
+    comparison = Config.fromfile(str(CONFIGS / CAMVID)).optim_wrapper
+    shipped = Config.fromfile(str(CONFIGS / f'bpkd/bpkd_{CAMVID_PAIR}'))
+    clip = shipped.optim_wrapper.clip_grad.to_dict()
+    assert comparison.arms.bpkd_clip35.clip_grad.to_dict() == clip
+    assert 'bpkd' not in comparison.arms
+    assert comparison.get('clip_grad') is None
