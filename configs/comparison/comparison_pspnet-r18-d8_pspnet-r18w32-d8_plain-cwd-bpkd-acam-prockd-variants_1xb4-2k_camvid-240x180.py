@@ -3,10 +3,12 @@
 # schedule) and students trained 2,000 iterations (4x rounds 1 and 2), eight
 # arms on the same batches from the same initial weights:
 # - the four arms of ..._plain-cwd-bpkd-acam_... (plain, CWD, BPKD, ACAM-KD);
+#   the bpkd arm is not clipped;
 # - bpkd_clip35: BPKD at the paper's weights with gradient clipping at norm
-#   35 (its own optimizer, optim_wrapper.arms): without it the first steps'
-#   gradient norm (~700) wrecks the decode head and BPKD never recovers on
-#   this from-scratch pair (docs/methods/bpkd.md);
+#   35 (its own optimizer, optim_wrapper.arms), as the shipped CamVid BPKD
+#   config: without it the first steps' gradient norm (~700) wrecks the
+#   decode head and BPKD never recovers on this from-scratch pair
+#   (docs/methods/bpkd.md);
 # - acam_sumsq: ACAM-KD with mask_norm='sum_sq' (switch A7), the spec's
 #   proposed guard against the masks shrinking toward zero, which the
 #   default ('sum', the paper's) does here (docs/methods/acam_kd.md);
