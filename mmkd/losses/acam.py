@@ -68,7 +68,11 @@ def acam_masked_losses(teacher: torch.Tensor,
             ``'sum_sq'`` by ``sum M^2``, which makes the loss invariant to
             the mask scale (a proposed guard against masks shrinking to 0).
             Defaults to 'sum'.
-        eps (float): Added to the denominators. Defaults to 1e-6.
+        eps (float): Added to the denominators of ``'sum'``. ``'sum_sq'``
+            adds none (its denominator is only kept above the smallest
+            normal float): an additive eps would make masks far below
+            ``sqrt(eps)`` lower the loss again, the incentive the switch
+            removes. Defaults to 1e-6.
 
     Returns:
         tuple[Tensor, Tensor]: ``L^c`` and ``L^s``, scalars, means over
@@ -81,15 +85,16 @@ def acam_masked_losses(teacher: torch.Tensor,
     num_c = torch.einsum('bmc,bc->bm', mask_c.square(), per_channel)
     num_s = torch.einsum('bmp,bp->bm', mask_s.square(), per_position)
     if mask_norm == 'sum':
-        den_c, den_s = mask_c.sum(-1), mask_s.sum(-1)
+        den_c = h * w * mask_c.sum(-1) + eps
+        den_s = c * mask_s.sum(-1) + eps
     elif mask_norm == 'sum_sq':
-        den_c, den_s = mask_c.square().sum(-1), mask_s.square().sum(-1)
+        tiny = torch.finfo(d2.dtype).tiny
+        den_c = (h * w * mask_c.square().sum(-1)).clamp_min(tiny)
+        den_s = (c * mask_s.square().sum(-1)).clamp_min(tiny)
     else:
         raise ValueError(f'mask_norm should be one of {_MASK_NORMS}, but '
                          f'got {mask_norm!r}')
-    loss_c = (num_c / (h * w * den_c + eps)).mean()
-    loss_s = (num_s / (c * den_s + eps)).mean()
-    return loss_c, loss_s
+    return (num_c / den_c).mean(), (num_s / den_s).mean()
 
 
 def mask_dice(masks: torch.Tensor,
@@ -226,7 +231,9 @@ class ACAMKDLoss(nn.Module):
             Defaults to 'sum'.
         init_std (float): Std of the normal init of ``m_c``, ``m_s`` (A10).
             Defaults to 0.01.
-        eps (float): Added to the loss denominators. Defaults to 1e-6.
+        eps (float): Added to the loss denominators of
+            ``mask_norm='sum'`` (see :func:`acam_masked_losses`).
+            Defaults to 1e-6.
 
     Example:
         >>> import torch

@@ -63,6 +63,31 @@ def test_masked_losses_properties():
         acam_masked_losses(t, s, rand_c, rand_s, 'mean')
 
 
+def test_sum_sq_is_invariant_to_the_mask_scale_at_any_scale():
+    """'sum_sq' removes the paper form's gain from shrinking the masks,
+    also for masks far below sqrt(eps) (round 3 of docs/comparison.md saw
+    spatial masks of 1e-9, where an additive eps of 1e-6 zeroed the loss).
+    The paper's 'sum' keeps the gain: it scales with the masks."""
+    torch.manual_seed(0)
+    t, s = torch.randn(2, 5, 3, 4), torch.randn(2, 5, 3, 4)
+    mask_c, mask_s = torch.rand(2, 3, 5), torch.rand(2, 3, 12)
+    full = acam_masked_losses(t, s, mask_c, mask_s, 'sum_sq')
+    for scale in (1e-3, 1e-9, 1e-15):
+        small = acam_masked_losses(t, s, mask_c * scale, mask_s * scale,
+                                   'sum_sq')
+        assert [x.item()
+                for x in small] == pytest.approx([x.item() for x in full],
+                                                 rel=1e-4)
+    paper = acam_masked_losses(t, s, mask_c, mask_s, 'sum', eps=0)
+    shrunk = acam_masked_losses(
+        t, s, mask_c * 1e-3, mask_s * 1e-3, 'sum', eps=0)
+    assert [x.item()
+            for x in shrunk] == pytest.approx([x.item() * 1e-3 for x in paper],
+                                              rel=1e-4)
+    zero = acam_masked_losses(t, s, mask_c * 0, mask_s * 0, 'sum_sq')
+    assert [x.item() for x in zero] == [0.0, 0.0]
+
+
 def test_dice_values():
     same = torch.rand(2, 1, 10).repeat(1, 4, 1)
     assert mask_dice(same).item() == pytest.approx(1.0)
