@@ -82,7 +82,11 @@ param_scheduler = [
         end=2000,
         by_epoch=False)
 ]
+# As run: the bpkd arm unclipped (the BPKD config clipped its gradient
+# after this round), bpkd_clip35 clipped.
 optim_wrapper = dict(
-    arms=dict(bpkd_clip35=dict(clip_grad=dict(max_norm=35, norm_type=2))))
+    arms=dict(
+        bpkd=dict(clip_grad=None),
+        bpkd_clip35=dict(clip_grad=dict(max_norm=35, norm_type=2))))
 train_cfg = dict(max_iters=2000, val_interval=250)
 default_hooks = dict(checkpoint=dict(interval=250, max_keep_ckpts=2))

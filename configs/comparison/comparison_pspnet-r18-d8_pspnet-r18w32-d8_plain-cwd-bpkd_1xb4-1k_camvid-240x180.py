@@ -41,6 +41,9 @@ model = dict(
                     body_weight=20.0,
                     kernel_size=7,
                     ignore_index=255)))))
-# one optimizer per arm, each as the schedule's single-run optimizer
-optim_wrapper = dict(constructor='mmkd.ComparisonOptimWrapperConstructor')
+# one optimizer per arm, each as the schedule's single-run optimizer; the
+# BPKD arm clips its gradient as configs/bpkd's CamVid config does
+optim_wrapper = dict(
+    constructor='mmkd.ComparisonOptimWrapperConstructor',
+    arms=dict(bpkd=dict(clip_grad=dict(max_norm=35, norm_type=2))))
 val_cfg = dict(type='mmkd.ComparisonValLoop')

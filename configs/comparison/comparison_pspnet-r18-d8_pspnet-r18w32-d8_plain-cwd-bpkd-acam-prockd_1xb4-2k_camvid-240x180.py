@@ -1,0 +1,50 @@
+# Round 4 of the CamVid tables (docs/comparison.md): the teacher trained its
+# whole 10,000-iteration schedule, students trained 2,000 iterations, five
+# arms on the same batches from the same initial weights: the four arms of
+# ..._plain-cwd-bpkd-acam_... (plain, CWD, BPKD with its gradient clipped as
+# the shipped BPKD config, ACAM-KD) and ProC-KD taught by the cross-task
+# ResNet-18 BCCD-cells classifier (a second teacher; the loss of
+# configs/prockd/, deploy_tafa=False). Validated every 250 iterations.
+#   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py \
+#     --cfg-options train_cfg.max_iters=10000 param_scheduler.0.end=10000
+#   python tools/dataset_converters/classification_crops.py bccd \
+#       ../shared/data/bccd data/bccd_cells
+#   python tools/train.py configs/prockd/resnet18_1xb64-30e_bccd-cells-60px.py
+#   python tools/train.py configs/comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd_1xb4-2k_camvid-240x180.py \
+#     --cfg-options randomness.seed=0 model.teacher.checkpoint=T
+_base_ = [
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'  # noqa: E501
+]
+cells_ckpt = 'work_dirs/resnet18_1xb64-30e_bccd-cells-60px/epoch_30.pth'
+model = dict(
+    teachers=dict(
+        cells=dict(
+            config='mmkd::prockd/resnet18_1xb64-30e_bccd-cells-60px.py',
+            model=dict(
+                backbone=dict(out_indices=(1, 2, 3)), neck=None, head=None),
+            checkpoint=cells_ckpt,
+            preprocessing='own')),
+    arms=dict(
+        prockd=dict(
+            losses=dict(
+                loss_prockd=dict(
+                    type='mmkd.ProCKDLoss',
+                    student='backbone',
+                    teacher='cells:backbone',
+                    student_level=3,
+                    student_channels=256,
+                    teacher_channels=[128, 256, 512],
+                    num_prototypes=72,
+                    gamma=1.0,
+                    logits_module='decode_head.conv_seg')))))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=2000,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=2000, val_interval=250)
+default_hooks = dict(checkpoint=dict(interval=250, max_keep_ckpts=2))
