@@ -26,21 +26,16 @@
 #     --cfg-options randomness.seed=0 model.teacher.checkpoint=T \
 #       model.teachers.bf16.checkpoint=T
 _base_ = [
-    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'  # noqa: E501
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py',  # noqa: E501
+    '../_base_/distill/prockd_bccd-cells_camvid-arm.py'
 ]
-cells_ckpt = 'work_dirs/resnet18_1xb64-30e_bccd-cells-60px/epoch_30.pth'
 model = dict(
     teachers=dict(
         bf16=dict(
             config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
             checkpoint={{_base_.teacher_ckpt}},
             precision='bf16'),
-        cells=dict(
-            config='mmkd::prockd/resnet18_1xb64-30e_bccd-cells-60px.py',
-            model=dict(
-                backbone=dict(out_indices=(1, 2, 3)), neck=None, head=None),
-            checkpoint=cells_ckpt,
-            preprocessing='own')),
+        cells={{_base_.cells_teacher}}),
     arms=dict(
         bpkd_clip35=dict(losses={{_base_.model.arms.bpkd.losses}}),
         acam_sumsq=dict(
@@ -61,18 +56,7 @@ model = dict(
                     teacher='bf16:decode_head.conv_seg',
                     tau=1.0,
                     loss_weight=5.0))),
-        prockd=dict(
-            losses=dict(
-                loss_prockd=dict(
-                    type='mmkd.ProCKDLoss',
-                    student='backbone',
-                    teacher='cells:backbone',
-                    student_level=3,
-                    student_channels=256,
-                    teacher_channels=[128, 256, 512],
-                    num_prototypes=72,
-                    gamma=1.0,
-                    logits_module='decode_head.conv_seg')))))
+        prockd={{_base_.prockd_arm}}))
 param_scheduler = [
     dict(
         type='PolyLR',

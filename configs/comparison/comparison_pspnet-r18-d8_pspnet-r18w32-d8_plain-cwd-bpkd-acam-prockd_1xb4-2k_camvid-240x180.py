@@ -13,30 +13,12 @@
 #   python tools/train.py configs/comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd_1xb4-2k_camvid-240x180.py \
 #     --cfg-options randomness.seed=0 model.teacher.checkpoint=T
 _base_ = [
-    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'  # noqa: E501
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py',  # noqa: E501
+    '../_base_/distill/prockd_bccd-cells_camvid-arm.py'
 ]
-cells_ckpt = 'work_dirs/resnet18_1xb64-30e_bccd-cells-60px/epoch_30.pth'
 model = dict(
-    teachers=dict(
-        cells=dict(
-            config='mmkd::prockd/resnet18_1xb64-30e_bccd-cells-60px.py',
-            model=dict(
-                backbone=dict(out_indices=(1, 2, 3)), neck=None, head=None),
-            checkpoint=cells_ckpt,
-            preprocessing='own')),
-    arms=dict(
-        prockd=dict(
-            losses=dict(
-                loss_prockd=dict(
-                    type='mmkd.ProCKDLoss',
-                    student='backbone',
-                    teacher='cells:backbone',
-                    student_level=3,
-                    student_channels=256,
-                    teacher_channels=[128, 256, 512],
-                    num_prototypes=72,
-                    gamma=1.0,
-                    logits_module='decode_head.conv_seg')))))
+    teachers=dict(cells={{_base_.cells_teacher}}),
+    arms=dict(prockd={{_base_.prockd_arm}}))
 param_scheduler = [
     dict(
         type='PolyLR',
