@@ -18,7 +18,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.model import BaseModel
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
+                            OptimWrapperDict)
 from mmengine.runner import ValLoop
 
 from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
@@ -44,6 +45,15 @@ def _set_rng_state(state: tuple) -> None:
     torch.set_rng_state(cpu)
     if cuda is not None:
         torch.cuda.set_rng_state_all(cuda)
+
+
+def _take_grad_norm(wrapper: OptimWrapper) -> Optional[torch.Tensor]:
+    """The norm a clipping arm's wrapper just logged, if it stepped (not
+    while accumulating gradients): mmengine logs every wrapper's under the
+    one key ``train/grad_norm``, which names no arm (and keeps only the last
+    clipping arm's), so it is taken out and logged as ``<arm>/grad_norm``."""
+    logged = wrapper.message_hub.log_scalars.pop('train/grad_norm', None)
+    return None if logged is None else torch.tensor(logged.current())
 
 
 @MODELS.register_module()
@@ -170,6 +180,9 @@ class DistillComparison(HidesTeachers, BaseModel):
                 self._arm_rng[name] = _rng_state()
                 for key, value in arm_log.items():
                     log[f'{name}/{key}'] = value
+                norm = _take_grad_norm(wrapper)
+                if norm is not None:
+                    log[f'{name}/grad_norm'] = norm
         finally:
             for hidden in self.teachers.values():
                 hidden.forget()

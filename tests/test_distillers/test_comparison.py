@@ -175,3 +175,29 @@ def test_an_arm_changes_its_own_optimizer(tmp_path):
     with pytest.raises(
             KeyError, match=r"'cwd_clip'.*arms are \['plain', 'cwd'\]"):
         ComparisonOptimWrapperConstructor(cfg)(model)
+
+
+def test_each_clipping_arm_logs_its_own_gradient_norm(tmp_path):
+    """mmengine logs every clipping wrapper's norm as ``train/grad_norm``;
+    the comparison logs it per arm instead, and leaves no unnamed one."""
+    model = comparison(
+        teacher_checkpoint(tmp_path),
+        plain=dict(),
+        cwd=dict(losses=dict(loss_cwd=CWD)))
+    cfg = dict(OPTIM, clip_grad=dict(max_norm=1e12))
+    optim = ComparisonOptimWrapperConstructor(cfg)(model)
+    torch.manual_seed(0)
+    log = model.train_step(seg_batch(seed=0), optim)
+    norms = {k: v.item() for k, v in log.items() if 'grad_norm' in k}
+    assert set(norms) == {'plain/grad_norm', 'cwd/grad_norm'}
+    # the CWD arm's gradient has the distillation term on top
+    assert norms['plain/grad_norm'] > 0
+    assert norms['cwd/grad_norm'] != norms['plain/grad_norm']
+    for name in ('plain', 'cwd'):
+        assert 'train/grad_norm' not in optim[name].message_hub.log_scalars
+    # accumulating (no step, no clip, nothing logged) is not an error
+    optim = ComparisonOptimWrapperConstructor(
+        dict(cfg, accumulative_counts=2))(
+            model)
+    log = model.train_step(seg_batch(seed=1), optim)
+    assert not [k for k in log if 'grad_norm' in k]
