@@ -17,6 +17,8 @@ BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
+PROCKD_CAMVID = ('prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_'
+                 'camvid-240x180.py')
 # (comparison, arm, single-method config, the arm's teacher name)
 ARMS = [
     (BCCD, 'cwd', 'acam/cwd_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
@@ -31,15 +33,11 @@ ARMS = [
     (CAMVID, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'bpkd_clip35', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'prockd',
-     'prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-'
-     '240x180.py', 'cells'),
+    (CAMVID, 'prockd', PROCKD_CAMVID, 'cells'),
     (CAMVID4, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID4, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID4, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID4, 'prockd',
-     'prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_camvid-'
-     '240x180.py', 'cells'),
+    (CAMVID4, 'prockd', PROCKD_CAMVID, 'cells'),
 ]
 
 

@@ -1,7 +1,8 @@
 # Round 3 of the CamVid tables (docs/comparison.md): the teacher at
 # iteration 5,000 of a 10,000-iteration schedule (11.7 mIoU better than a
-# student trained alone, but only 2.1 better than this run's plain arm) and students trained 2,000 iterations (4x rounds 1 and 2), eight
-# arms on the same batches from the same initial weights:
+# student trained alone, but only 2.1 better than this run's plain arm)
+# and students trained 2,000 iterations (4x rounds 1 and 2), eight arms on
+# the same batches from the same initial weights:
 # - the four arms of ..._plain-cwd-bpkd-acam_... (plain, CWD, BPKD, ACAM-KD);
 #   the bpkd arm is not clipped;
 # - bpkd_clip35: BPKD at the paper's weights with gradient clipping at norm

@@ -25,9 +25,9 @@ import statistics
 from typing import Dict, List
 
 
-def validations(work_dir: str, training: bool = False) -> Dict[int, dict]:
-    """step -> the arms' metrics logged by that validation (or, with
-    ``training``, the values logged by the training step)."""
+def logged_steps(work_dir: str, training: bool = False) -> Dict[int, dict]:
+    """step -> what the run logged at that step: the arms' metrics of a
+    validation, or with ``training`` the values of the training step."""
     files = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
@@ -136,7 +136,7 @@ def main(argv=None):
     parser.add_argument('--curve', action='store_true')
     parser.add_argument('--train-key', action='append', default=[])
     args = parser.parse_args(argv)
-    runs = {w: validations(w) for w in args.work_dirs}
+    runs = {w: logged_steps(w) for w in args.work_dirs}
     step = args.step
     if step is None:
         common = set.intersection(*(set(s) for s in runs.values()))
@@ -148,10 +148,10 @@ def main(argv=None):
         print()
         print('\n'.join(curve(runs, args.metric)))
     if args.train_key:
-        trained = {w: validations(w, training=True) for w in args.work_dirs}
-    for key in args.train_key:
-        print()
-        print('\n'.join(train_table(runs, trained, key)))
+        trained = {w: logged_steps(w, training=True) for w in args.work_dirs}
+        for key in args.train_key:
+            print()
+            print('\n'.join(train_table(runs, trained, key)))
 
 
 if __name__ == '__main__':
