@@ -87,3 +87,41 @@ def test_a_training_value_at_the_validation_steps(tmp_path, capsys):
     ]
     with pytest.raises(KeyError, match=r"no training 'acam/x'.*cwd/loss"):
         tool.main([str(s0), '--train-key', 'acam/x'])
+
+
+def test_an_epoch_based_detection_run(tmp_path, capsys):
+    """COCO's fractions as percentages with --scale 100; a validation's step
+    is its epoch, a training step an iteration: the training value at epoch
+    E is the last one logged in epoch E."""
+    tool = load_tool('tools/analysis/comparison_seeds.py')
+    run = tmp_path / 'run_s0'
+    key = 'acam/distill.loss_acam_distill'
+    records = []
+    for epoch, iters in ((1, (10, 20)), (2, (30, 40))):
+        for it in iters:
+            records.append({
+                key: 1.0 / it,
+                'iter': it,
+                'epoch': epoch,
+                'step': it
+            })
+        records.append({
+            'step': epoch,
+            'student/coco/bbox_mAP': 0.25 * epoch,
+            'acam/coco/bbox_mAP': 0.2 * epoch
+        })
+    write_run(run, [records])
+    tool.main([
+        str(run), '--metric', 'coco/bbox_mAP', '--scale', '100', '--curve',
+        '--train-key', key
+    ])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == '| student | 50.00 | 50.00 | 0.00 | +0.00 |'
+    assert lines[3] == '| acam | 40.00 | 40.00 | 0.00 | -10.00 |'
+    assert lines[7:9] == [
+        '| student | 25.00 | 50.00 |', '| acam | 20.00 | 40.00 |'
+    ]
+    assert lines[-3:] == [
+        '| 10 | 0.1 |', '| epoch 1 (iter 20) | 0.05 |',
+        '| epoch 2 (iter 40) | 0.025 |'
+    ]

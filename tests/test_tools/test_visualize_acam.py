@@ -12,6 +12,7 @@ CONFIG = (
 
 @requires_camvid
 def test_draws_masks(tmp_path):
+    import pytest
     import torch
     from mmengine.config import Config
     from mmengine.registry import MODELS, DefaultScope
@@ -34,6 +35,11 @@ def test_draws_masks(tmp_path):
         str(out)
     ])
     assert out.stat().st_size > 10_000
+    with pytest.raises(ValueError, match=r'--levels \[1\].*levels are \[0\]'):
+        main([
+            str(CONFIG),
+            str(image), '--no-teacher-checkpoint', '--levels', '0', '1'
+        ])
 
 
 @requires_camvid

@@ -3,19 +3,24 @@ run, the mean, the spread (max - min) and the difference to the first
 arm's mean (the plain student in the shipped configs).
 
     python tools/analysis/comparison_seeds.py WORK_DIR [WORK_DIR ...] \\
-        [--metric mIoU] [--step N] [--curve] [--train-key KEY ...]
+        [--metric mIoU] [--scale 1] [--step N] [--curve] \\
+        [--train-key KEY ...]
 
 Each WORK_DIR is a ``mmkd.DistillComparison`` run's work dir; its
 validations are read from every ``<timestamp>/vis_data/scalars.json`` under
 it (a resumed run writes one per start; a later start's value for a step
 wins). ``--metric`` is the evaluator's name for it (``mIoU``,
-``coco/bbox_mAP``, ...); ``--step`` defaults to the last validation all
-runs have. ``--curve`` adds the mean over the runs at every validation
-step, to judge whether the arms still improve. ``--train-key`` prints a
-logged training value (e.g. ``acam/distill.loss_acam_l0_mask_s_mean``, a
-statistic a loss logs) per run at the first logged step and at every
-validation step: what mmengine logged there, the mean over its logging
-window.
+``coco/bbox_mAP``, ...); ``--scale 100`` prints MMDetection's COCO
+fractions as the percentages papers quote; ``--step`` defaults to the
+last validation all runs have. ``--curve`` adds the mean over the runs at
+every validation step, to judge whether the arms still improve.
+``--train-key`` prints a logged training value (e.g.
+``acam/distill.loss_acam_l0_mask_s_mean``, a statistic a loss logs) per run
+at the first logged step and at every validation step: what mmengine
+logged there, the mean over its logging window. In an epoch-based run a
+validation's step is its epoch and a training step is an iteration; the
+value shown for epoch E is the last one logged in epoch E, and the row
+names both (``epoch 3 (iter 154)``).
 """
 import argparse
 import glob
@@ -45,24 +50,29 @@ def logged_steps(work_dir: str, training: bool = False) -> Dict[int, dict]:
     return steps
 
 
-def arm_values(record: dict, metric: str) -> Dict[str, float]:
-    """arm -> value of ``metric`` in one validation record."""
+def arm_values(record: dict,
+               metric: str,
+               scale: float = 1.0) -> Dict[str, float]:
+    """arm -> value of ``metric`` in one validation record, times
+    ``scale``."""
     suffix = '/' + metric
     return {
-        key[:-len(suffix)]: value
+        key[:-len(suffix)]: value * scale
         for key, value in record.items()
         if key.endswith(suffix) and '/' not in key[:-len(suffix)]
     }
 
 
-def table(runs: Dict[str, Dict[int, dict]], metric: str,
-          step: int) -> List[str]:
+def table(runs: Dict[str, Dict[int, dict]],
+          metric: str,
+          step: int,
+          scale: float = 1.0) -> List[str]:
     per_run = {}
     for name, steps in runs.items():
         if step not in steps:
             raise KeyError(f'{name} has no validation at step {step}; it has '
                            f'{sorted(steps)}')
-        per_run[name] = arm_values(steps[step], metric)
+        per_run[name] = arm_values(steps[step], metric, scale)
         if not per_run[name]:
             known = sorted(
                 {k.split('/', 1)[1]
@@ -88,7 +98,9 @@ def table(runs: Dict[str, Dict[int, dict]], metric: str,
     return lines
 
 
-def curve(runs: Dict[str, Dict[int, dict]], metric: str) -> List[str]:
+def curve(runs: Dict[str, Dict[int, dict]],
+          metric: str,
+          scale: float = 1.0) -> List[str]:
     steps = sorted(set.intersection(*(set(s) for s in runs.values())))
     arms = list(arm_values(next(iter(runs.values()))[steps[-1]], metric))
     lines = [
@@ -98,7 +110,7 @@ def curve(runs: Dict[str, Dict[int, dict]], metric: str) -> List[str]:
     for arm in arms:
         means = [
             statistics.mean(
-                arm_values(s[step], metric)[arm] for s in runs.values())
+                arm_values(s[step], metric, scale)[arm] for s in runs.values())
             for step in steps
         ]
         lines.append(f'| {arm} | ' + ' | '.join(f'{m:.2f}'
@@ -106,25 +118,39 @@ def curve(runs: Dict[str, Dict[int, dict]], metric: str) -> List[str]:
     return lines
 
 
+def train_record(steps: Dict[int, dict], step: int) -> tuple:
+    """(label, record) of the training log at a validation ``step``: the
+    record at that iteration, or in an epoch-based run (whose records carry
+    'epoch') the last record of that epoch."""
+    if not any('epoch' in r for r in steps.values()):
+        return str(step), steps.get(step, {})
+    in_epoch = [i for i, r in steps.items() if r.get('epoch') == step]
+    if not in_epoch:
+        return f'epoch {step}', {}
+    return f'epoch {step} (iter {max(in_epoch)})', steps[max(in_epoch)]
+
+
 def train_table(runs: Dict[str, Dict[int, dict]],
                 trained: Dict[str, Dict[int, dict]], key: str) -> List[str]:
     validated = set.intersection(*(set(s) for s in runs.values()))
-    first = max(min(t) for t in trained.values())
     names = [osp.basename(osp.normpath(n)) for n in runs]
     lines = [
         f'| step ({key}) | ' + ' | '.join(names) + ' |',
         '|---' * (len(names) + 1) + '|'
     ]
-    for step in sorted(validated | {first}):
-        values = []
-        for name, steps in trained.items():
-            if key not in steps.get(step, {}):
-                known = sorted(k for k in steps.get(step, {}) if '/' in k)
+    first = max(min(t) for t in trained.values())
+    rows = {str(first): [t.get(first, {}) for t in trained.values()]}
+    for step in sorted(validated):
+        labelled = [train_record(t, step) for t in trained.values()]
+        rows.setdefault(labelled[0][0], [record for _, record in labelled])
+    for label, records in rows.items():
+        for name, record in zip(trained, records):
+            if key not in record:
+                known = sorted(k for k in record if '/' in k)
                 raise KeyError(f'{name} logged no training {key!r} at step '
-                               f'{step}; it logged {known}')
-            values.append(steps[step][key])
-        lines.append(f'| {step} | ' + ' | '.join(f'{v:.4g}'
-                                                 for v in values) + ' |')
+                               f'{label}; it logged {known}')
+        lines.append(f'| {label} | ' + ' | '.join(f'{r[key]:.4g}'
+                                                  for r in records) + ' |')
     return lines
 
 
@@ -132,6 +158,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--metric', default='mIoU')
+    parser.add_argument(
+        '--scale',
+        type=float,
+        default=1.0,
+        help='multiply the metric (100: COCO fractions as percentages)')
     parser.add_argument('--step', type=int)
     parser.add_argument('--curve', action='store_true')
     parser.add_argument('--train-key', action='append', default=[])
@@ -143,10 +174,10 @@ def main(argv=None):
         if not common:
             raise ValueError('the runs share no validation step')
         step = max(common)
-    print('\n'.join(table(runs, args.metric, step)))
+    print('\n'.join(table(runs, args.metric, step, args.scale)))
     if args.curve:
         print()
-        print('\n'.join(curve(runs, args.metric)))
+        print('\n'.join(curve(runs, args.metric, args.scale)))
     if args.train_key:
         trained = {w: logged_steps(w, training=True) for w in args.work_dirs}
         for key in args.train_key:

@@ -88,10 +88,11 @@ def spatial_masks(model, batch, entry_name=None):
 
 
 def draw(masks, img, levels, out):
-    levels = [lv for lv in (levels or sorted(masks)) if lv in masks]
-    if not levels:
-        raise ValueError(f'none of the levels is distilled; have '
-                         f'{sorted(masks)}')
+    levels = levels or sorted(masks)
+    missing = [lv for lv in levels if lv not in masks]
+    if missing:
+        raise ValueError(f'--levels {missing}: not distilled by this entry; '
+                         f'its levels are {sorted(masks)}')
     m = masks[levels[0]].shape[0]
     fig, axes = plt.subplots(
         len(levels),
@@ -112,6 +113,7 @@ def draw(masks, img, levels, out):
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return levels
 
 
 def add_model_args(parser, checkpoint_help='a Distiller checkpoint'):
@@ -163,8 +165,8 @@ def main(argv=None):
 
     cfg, model = load_model(args)
     masks, img = spatial_masks(model, load_inputs(cfg, args.image), args.entry)
-    draw(masks, img, args.levels, args.out)
-    print(f'wrote {args.out}: levels {sorted(masks)}')
+    drawn = draw(masks, img, args.levels, args.out)
+    print(f'wrote {args.out}: levels {drawn} of {sorted(masks)}')
 
 
 if __name__ == '__main__':
