@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
 from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
                             OptimWrapperDict)
 from mmengine.runner import ValLoop
@@ -56,14 +56,42 @@ def _take_grad_norm(wrapper: OptimWrapper) -> Optional[torch.Tensor]:
     return None if logged is None else torch.tensor(logged.current())
 
 
+class _Arms(ModuleDict):
+    """The arms, initialised as their configs say, from one start.
+
+    mmengine's ``BaseModule.init_weights`` initialises only the children
+    that have ``init_weights``: a plain ``nn.ModuleDict`` has none, so arms
+    held in one kept PyTorch's default initialisation (no ``init_cfg`` of
+    the student, no inheritance from the teacher). mmengine's ``ModuleDict``
+    is reached; here the first arm's student is initialised, its weights are
+    given to every other arm's student, and then each arm initialises the
+    rest (a Distiller its loss parts, and inherits teacher weights if it
+    asks to).
+    """
+
+    def init_weights(self) -> None:
+        students = [
+            arm.student if isinstance(arm, Distiller) else arm
+            for arm in self.values()
+        ]
+        students[0].init_weights()
+        start = students[0].state_dict()
+        for student in students[1:]:
+            student.load_state_dict(start)
+            student.is_init = True  # so the arm does not draw new weights
+        super().init_weights()
+
+
 @MODELS.register_module()
 class DistillComparison(HidesTeachers, BaseModel):
     """Arms trained side by side on the same batches, one teacher forward.
 
     Args:
         student (dict): The student, as in :class:`Distiller`; every arm
-            gets its own copy, all starting from the same weights (those of
-            the first arm after ``init_weights``).
+            gets its own copy, all starting from the same weights: the first
+            arm's student initialised as its config says (``init_cfg``),
+            before any arm inherits teacher weights
+            (``student_init_from_teacher``).
         arms (dict): ``name -> dict(losses=dict(...))``; an arm without
             ``losses`` (or with an empty dict) is the plain student. Other
             keys of an arm go to its :class:`Distiller` (e.g.
@@ -109,7 +137,7 @@ class DistillComparison(HidesTeachers, BaseModel):
                                                       'DistillComparison')
         for hidden in self.teachers.values():
             hidden.reuse_records = True
-        self.arms = nn.ModuleDict()
+        self.arms = _Arms()
         for name, arm in arms.items():
             arm = dict(arm or {})
             model = first if not self.arms else build_model(
@@ -134,15 +162,6 @@ class DistillComparison(HidesTeachers, BaseModel):
     def student_of(self, name: str) -> nn.Module:
         arm = self.arms[name]
         return arm.student if isinstance(arm, Distiller) else arm
-
-    def init_weights(self) -> None:
-        """Initialise every arm, then give every student the first arm's
-        weights: the arms differ only by their losses."""
-        super().init_weights()
-        names = list(self.arms)
-        start = self.student_of(names[0]).state_dict()
-        for name in names[1:]:
-            self.student_of(name).load_state_dict(start)
 
     @property
     def distill_scale(self) -> float:

@@ -87,6 +87,42 @@ def test_each_arm_equals_its_student_trained_alone(tmp_path):
                            model.arms.cwd.student.decode_head.conv_seg.weight)
 
 
+def test_arms_start_initialised_as_their_config_says(tmp_path):
+    """The student's own initialisation (mmseg's init_cfg: ResNet's last BN
+    of each block at 0, the classifier N(0, 0.01) with bias 0) reaches every
+    arm, and so does an arm's inheritance from the teacher: mmengine's
+    init_weights does not descend into a plain nn.ModuleDict, which once
+    left every arm at PyTorch's default initialisation."""
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        teacher = MODELS.build(tiny_pspnet(width=16))  # the student's shapes
+    ckpt = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    model = DistillComparison(
+        student=dict(model=tiny_pspnet(width=16)),
+        teacher=dict(model=tiny_pspnet(width=16), checkpoint=str(ckpt)),
+        arms=dict(
+            plain=dict(),
+            cwd=dict(losses=dict(loss_cwd=CWD)),
+            inherit=dict(
+                losses=dict(loss_cwd=CWD),
+                student_init_from_teacher=dict(prefixes=['decode_head']))))
+    model.init_weights()
+    plain = model.student_of('plain').state_dict()
+    assert torch.all(
+        model.student_of('plain').backbone.layer1[0].bn2.weight == 0)
+    assert torch.all(plain['decode_head.conv_seg.bias'] == 0)
+    assert plain['decode_head.conv_seg.weight'].std() < 0.02
+    for name in ('cwd', 'inherit'):  # the same start, but what is inherited
+        for key, value in model.student_of(name).state_dict().items():
+            if not (name == 'inherit' and key.startswith('decode_head')):
+                assert torch.equal(value, plain[key]), (name, key)
+    taught = model.student_of('inherit').decode_head.state_dict()
+    for key, value in teacher.decode_head.state_dict().items():
+        assert torch.equal(taught[key], value), key
+    assert not torch.equal(plain['decode_head.conv_seg.weight'],
+                           teacher.decode_head.conv_seg.weight)
+
+
 def test_one_teacher_forward_per_step(tmp_path):
     model = comparison(
         teacher_checkpoint(tmp_path),
