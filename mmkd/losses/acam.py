@@ -69,15 +69,21 @@ def acam_masked_losses(teacher: torch.Tensor,
             the mask scale (a proposed guard against masks shrinking to 0).
             Defaults to 'sum'.
         eps (float): Added to the denominators of ``'sum'``. ``'sum_sq'``
-            adds none (its denominator is only kept above the smallest
-            normal float): an additive eps would make masks far below
+            adds none: an additive eps would make masks far below
             ``sqrt(eps)`` lower the loss again, the incentive the switch
-            removes. Defaults to 1e-6.
+            removes; it computes with each mask divided by its (detached)
+            maximum instead, which keeps tiny masks from underflowing.
+            Defaults to 1e-6.
 
     Returns:
         tuple[Tensor, Tensor]: ``L^c`` and ``L^s``, scalars, means over
         (B, M). All-ones masks give ``F.mse_loss(student, teacher)`` each.
     """
+    if mask_norm not in _MASK_NORMS:
+        raise ValueError(f'mask_norm should be one of {_MASK_NORMS}, but '
+                         f'got {mask_norm!r}')
+    if mask_norm == 'sum_sq':
+        mask_c, mask_s = _unit_max(mask_c), _unit_max(mask_s)
     d2 = (teacher - student)**2
     _, c, h, w = d2.shape
     per_channel = d2.flatten(2).sum(-1)  # B, C
@@ -87,14 +93,26 @@ def acam_masked_losses(teacher: torch.Tensor,
     if mask_norm == 'sum':
         den_c = h * w * mask_c.sum(-1) + eps
         den_s = c * mask_s.sum(-1) + eps
-    elif mask_norm == 'sum_sq':
+    else:
         tiny = torch.finfo(d2.dtype).tiny
         den_c = (h * w * mask_c.square().sum(-1)).clamp_min(tiny)
         den_s = (c * mask_s.square().sum(-1)).clamp_min(tiny)
-    else:
-        raise ValueError(f'mask_norm should be one of {_MASK_NORMS}, but '
-                         f'got {mask_norm!r}')
     return (num_c / den_c).mean(), (num_s / den_s).mean()
+
+
+def _unit_max(masks: torch.Tensor) -> torch.Tensor:
+    """Each mask (last dim) divided by its largest value, detached.
+
+    ``'sum_sq'`` is invariant to a mask's scale, so in exact arithmetic this
+    changes neither its value nor its gradient; in floats it keeps the
+    masks of a collapse (1e-20 and below, seen in training) from making
+    ``sum M^2``, and its square in the quotient's gradient, underflow to 0,
+    which gave NaN. A mask that is 0 in floats (largest value below the
+    smallest normal number) is left as it is.
+    """
+    tiny = torch.finfo(masks.dtype).tiny
+    scale = masks.detach().amax(-1, keepdim=True)
+    return torch.where(scale >= tiny, masks / scale.clamp_min(tiny), masks)
 
 
 def mask_dice(masks: torch.Tensor,

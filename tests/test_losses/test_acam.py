@@ -88,6 +88,27 @@ def test_sum_sq_is_invariant_to_the_mask_scale_at_any_scale():
     assert [x.item() for x in zero] == [0.0, 0.0]
 
 
+@pytest.mark.parametrize('scale', [1e-3, 1e-20, 1e-30])
+def test_sum_sq_gradient_at_collapsed_mask_scales(scale):
+    """The loss is invariant to the mask scale, so its gradient scales as
+    1/scale: finite and exact for masks of 1e-20 and 1e-30, as a collapse
+    reaches in training (round 3 of docs/comparison.md, seed 1: sum M^2
+    underflowed, the quotient's gradient divided by 0 and the arm went NaN
+    within 50 iterations)."""
+    torch.manual_seed(0)
+    t, s = torch.randn(2, 5, 3, 4), torch.randn(2, 5, 3, 4)
+    unit_c, unit_s = torch.rand(2, 3, 5), torch.rand(2, 3, 12)
+    grads = []
+    for factor in (1.0, scale):
+        mask_c = (unit_c * factor).requires_grad_()
+        mask_s = (unit_s * factor).requires_grad_()
+        sum(acam_masked_losses(t, s, mask_c, mask_s, 'sum_sq')).backward()
+        grads.append((mask_c.grad, mask_s.grad))
+    for unit, small in zip(*grads):
+        assert torch.isfinite(small).all()
+        torch.testing.assert_close(small * scale, unit, rtol=1e-4, atol=1e-7)
+
+
 def test_dice_values():
     same = torch.rand(2, 1, 10).repeat(1, 4, 1)
     assert mask_dice(same).item() == pytest.approx(1.0)
