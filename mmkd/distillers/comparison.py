@@ -9,6 +9,7 @@ every arm (:class:`ComparisonValLoop`) and writes a table and a plot to the
 work dir. See docs/comparison.md.
 """
 import copy
+import logging
 import numbers
 import os.path as osp
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.model import BaseModel, ModuleDict
 from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
                             OptimWrapperDict)
@@ -157,6 +159,7 @@ class DistillComparison(HidesTeachers, BaseModel):
                 **arm)
         self.active_arm = next(iter(self.arms))
         self._arm_rng: Optional[Dict[str, tuple]] = None
+        self._non_finite: set = set()  # arms already warned about
 
     # --- the arms' students and the hidden teachers -----------------------
     def student_of(self, name: str) -> nn.Module:
@@ -195,6 +198,7 @@ class DistillComparison(HidesTeachers, BaseModel):
                     # the others get the same records (Teacher.reuse_records)
                     losses = arm(**data, mode='loss')
                 total, arm_log = arm.parse_losses(losses)
+                self._warn_if_non_finite(name, total, arm_log)
                 wrapper.update_params(total)
                 self._arm_rng[name] = _rng_state()
                 for key, value in arm_log.items():
@@ -206,6 +210,26 @@ class DistillComparison(HidesTeachers, BaseModel):
             for hidden in self.teachers.values():
                 hidden.forget()
         return log
+
+    def _warn_if_non_finite(self, name: str, total: torch.Tensor,
+                            arm_log: dict) -> None:
+        """Once per arm: its loss is NaN or inf. The other arms go on (a
+        single run would not stop either), so say it where it happens."""
+        if name in self._non_finite or torch.isfinite(total).all():
+            return
+        self._non_finite.add(name)
+        bad = [
+            k for k, v in arm_log.items()
+            if not torch.isfinite(torch.as_tensor(v)).all()
+        ]
+        print_log(
+            f'comparison arm {name!r}: the loss is {total.item()} (non-finite'
+            f' terms: {bad}); its weights are likely lost from here, the other'
+            ' arms go on. Lower its learning rate or clip its gradients: '
+            f'optim_wrapper=dict(arms=dict({name}=dict(clip_grad=dict('
+            'max_norm=...)))).',
+            logger='current',
+            level=logging.WARNING)
 
     # --- evaluation: the active arm's student ------------------------------
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):

@@ -237,3 +237,22 @@ def test_each_clipping_arm_logs_its_own_gradient_norm(tmp_path):
             model)
     log = model.train_step(seg_batch(seed=1), optim)
     assert not [k for k in log if 'grad_norm' in k]
+
+
+def test_an_arm_whose_loss_goes_non_finite_is_named_once(
+        tmp_path, monkeypatch):
+    from mmkd.distillers import comparison as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    model = comparison(
+        teacher_checkpoint(tmp_path),
+        plain=dict(),
+        cwd=dict(losses=dict(loss_cwd=CWD)))
+    optim = ComparisonOptimWrapperConstructor(OPTIM)(model)
+    with torch.no_grad():
+        model.arms.cwd.student.decode_head.conv_seg.bias.fill_(float('nan'))
+    train(model, 2, optim)
+    assert len(logged) == 1
+    assert "arm 'cwd'" in logged[0] and 'loss_cwd' in logged[0]
+    assert all(torch.isfinite(p).all() for p in model.arms.plain.parameters())
