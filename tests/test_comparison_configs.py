@@ -38,6 +38,7 @@ ARMS = [
     (CAMVID4, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID4, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
     (CAMVID4, 'prockd', PROCKD_CAMVID, 'cells'),
+    (CAMVID4, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
 ]
 
 
@@ -103,3 +104,11 @@ def test_bpkd_arm_clips_as_the_shipped_config(comparison, arm, clipped):
     clip = shipped.optim_wrapper.clip_grad.to_dict()
     assert _arm_optimizer(comparison, arm)['clip_grad'] == (
         clip if clipped else None)
+
+
+@pytest.mark.parametrize('comparison', [CAMVID, CAMVID4])
+def test_bf16_teacher_is_the_teacher_cast_to_bf16(comparison):
+    model = Config.fromfile(str(CONFIGS / comparison)).model
+    assert model.teachers.bf16.precision == 'bf16'
+    assert model.teachers.bf16.config == model.teacher.config
+    assert model.teacher.get('precision', 'fp32') == 'fp32'

@@ -9,23 +9,12 @@
 #     --cfg-options randomness.seed=0 \
 #       model.teacher.checkpoint=T model.teachers.bf16.checkpoint=T
 _base_ = [
-    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py'
-]  # noqa: E501
+    './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py',  # noqa: E501
+    '../_base_/distill/cwd-bf16_camvid-arm.py'
+]
 model = dict(
-    teachers=dict(
-        bf16=dict(
-            config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
-            checkpoint={{_base_.teacher_ckpt}},
-            precision='bf16')),
-    arms=dict(
-        cwd_bf16=dict(
-            losses=dict(
-                loss_cwd=dict(
-                    type='mmkd.ChannelWiseDivergence',
-                    student='decode_head.conv_seg',
-                    teacher='bf16:decode_head.conv_seg',
-                    tau=1.0,
-                    loss_weight=5.0)))))
+    teachers=dict(bf16={{_base_.bf16_teacher}}),
+    arms=dict(cwd_bf16={{_base_.cwd_bf16_arm}}))
 param_scheduler = [
     dict(
         type='PolyLR',

@@ -28,15 +28,12 @@
 #       model.teachers.bf16.checkpoint=T
 _base_ = [
     './comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py',  # noqa: E501
-    '../_base_/distill/prockd_bccd-cells_camvid-arm.py'
+    '../_base_/distill/prockd_bccd-cells_camvid-arm.py',
+    '../_base_/distill/cwd-bf16_camvid-arm.py'
 ]
 model = dict(
     teachers=dict(
-        bf16=dict(
-            config='mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-240x180.py',
-            checkpoint={{_base_.teacher_ckpt}},
-            precision='bf16'),
-        cells={{_base_.cells_teacher}}),
+        bf16={{_base_.bf16_teacher}}, cells={{_base_.cells_teacher}}),
     arms=dict(
         bpkd_clip35=dict(losses={{_base_.model.arms.bpkd.losses}}),
         acam_sumsq=dict(
@@ -49,14 +46,7 @@ model = dict(
                     teacher_channels=11,
                     num_masks=11,
                     mask_norm='sum_sq'))),
-        cwd_bf16=dict(
-            losses=dict(
-                loss_cwd=dict(
-                    type='mmkd.ChannelWiseDivergence',
-                    student='decode_head.conv_seg',
-                    teacher='bf16:decode_head.conv_seg',
-                    tau=1.0,
-                    loss_weight=5.0))),
+        cwd_bf16={{_base_.cwd_bf16_arm}},
         prockd={{_base_.prockd_arm}}))
 param_scheduler = [
     dict(
