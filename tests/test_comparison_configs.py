@@ -15,7 +15,7 @@ from mmkd.distillers import ComparisonOptimWrapperConstructor
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_1xb4-12e_bccd.py'  # noqa: E501
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
-CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd_1xb4-2k_camvid-240x180.py'  # noqa: E501
+CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
 PROCKD_CAMVID = ('prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_'
                  'camvid-240x180.py')
