@@ -58,6 +58,11 @@ def _take_grad_norm(wrapper: OptimWrapper) -> Optional[torch.Tensor]:
     return None if logged is None else torch.tensor(logged.current())
 
 
+def _student(arm: nn.Module) -> nn.Module:
+    """An arm's student: the Distiller's, or the plain arm itself."""
+    return arm.student if isinstance(arm, Distiller) else arm
+
+
 class _Arms(ModuleDict):
     """The arms, initialised as their configs say, from one start.
 
@@ -72,10 +77,7 @@ class _Arms(ModuleDict):
     """
 
     def init_weights(self) -> None:
-        students = [
-            arm.student if isinstance(arm, Distiller) else arm
-            for arm in self.values()
-        ]
+        students = [_student(arm) for arm in self.values()]
         students[0].init_weights()
         start = students[0].state_dict()
         for student in students[1:]:
@@ -163,8 +165,7 @@ class DistillComparison(HidesTeachers, BaseModel):
 
     # --- the arms' students and the hidden teachers -----------------------
     def student_of(self, name: str) -> nn.Module:
-        arm = self.arms[name]
-        return arm.student if isinstance(arm, Distiller) else arm
+        return _student(self.arms[name])
 
     @property
     def distill_scale(self) -> float:
