@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) and prints the path of the virtual environment mmkd runs in.
 #
-# The environment lives outside the clone so the ~30 min mmcv build happens once per
+# The environment lives outside the clone so the ~12 min mmcv build happens once per
 # machine and every clone reuses it. It is keyed by what that build depends on
 # (requirements/torch.txt and this script's mmcv recipe):
 #   ${MMKD_ENV_ROOT:-$HOME/.cache/mmkd}/venv-<hash of torch.txt + mmcv recipe>
@@ -38,7 +38,7 @@ if [ -f "$venv/.built" ]; then
     echo "$venv"
     exit 0
 fi
-log "creating $venv (the mmcv build takes about 30 minutes on 2 cores)"
+log "creating $venv (the mmcv build takes about 12 minutes on 2 cores)"
 rm -rf "$venv"
 "$py" -m venv "$venv"
 "${pip[@]}" -q --upgrade pip >&2
