@@ -17,6 +17,8 @@ BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
+TRIO = f'comparison/comparison_{CAMVID_PAIR}'.replace(
+    '_1xb4', '_plain-cwd-bpkd_1xb4')
 PROCKD_CAMVID = ('prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_'
                  'camvid-240x180.py')
 # (comparison, arm, single-method config, the arm's teacher name)
@@ -28,6 +30,8 @@ ARMS = [
     (BCCD, 'prockd',
      'prockd/prockd_resnet18-camvid-tiles_retinanet-r18-fpn_1xb4-12e_bccd.py',
      'tiles'),
+    (TRIO, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
+    (TRIO, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
     (CAMVID, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
     (CAMVID, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
@@ -72,7 +76,7 @@ def _teacher_of(model: dict, name: str) -> dict:
     'comparison,arm,single,teacher',
     ARMS,
     ids=[
-        f'{ {BCCD: "bccd", CAMVID: "camvid3", CAMVID4: "camvid4"}[c]}-{a}'
+        f'{ {BCCD: "bccd", TRIO: "trio", CAMVID: "camvid3", CAMVID4: "camvid4"}[c]}-{a}'  # noqa: E501
         for c, a, _, _ in ARMS
     ])
 def test_arm_is_the_shipped_method(comparison, arm, single, teacher):
@@ -93,7 +97,8 @@ def _arm_optimizer(comparison: str, arm: str) -> dict:
 
 
 @pytest.mark.parametrize('comparison,arm,clipped',
-                         [(CAMVID4, 'bpkd', True), (CAMVID4, 'cwd', False),
+                         [(TRIO, 'bpkd', True), (CAMVID4, 'bpkd', True),
+                          (CAMVID4, 'cwd', False),
                           (CAMVID, 'bpkd_clip35', True),
                           (CAMVID, 'bpkd', False)])
 def test_bpkd_arm_clips_as_the_shipped_config(comparison, arm, clipped):
@@ -143,3 +148,25 @@ def test_half_resolution_comparison_is_round_4_at_120x90_3k():
     assert half.model.teachers.cells == full.model.teachers.cells
     assert half.model.student.config == (
         'mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-120x90.py')
+
+
+CAMVID6 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w8-d8_plain-cwd-bpkd_1xb4-12k_camvid-120x90.py'  # noqa: E501
+
+
+def test_narrow_student_comparison_is_the_trio_at_120x90():
+    """Round 6: the trio's arms and optimizers, the 120x90 dataset base,
+    the eighth-width student and the 120x90 teacher, one schedule."""
+    narrow, trio = (
+        Config.fromfile(str(CONFIGS / c)) for c in (CAMVID6, TRIO))
+    data = Config.fromfile(
+        str(CONFIGS / '_base_' / 'datasets' / 'camvid_120x90.py'))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert narrow[loader].dataset.to_dict() == data[
+            loader].dataset.to_dict(), loader
+    assert narrow.model.arms.to_dict() == trio.model.arms.to_dict()
+    assert narrow.optim_wrapper.to_dict() == trio.optim_wrapper.to_dict()
+    assert narrow.model.student.config == (
+        'mmkd::cwd/pspnet_r18w8-d8_1xb4-1k_camvid-120x90.py')
+    assert narrow.model.teacher.config == (
+        'mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py')
+    assert narrow.param_scheduler[0].end == narrow.train_cfg.max_iters
