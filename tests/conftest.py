@@ -23,4 +23,5 @@ def pytest_collection_modifyitems(config, items):
     # The end-to-end runs under tests/test_tools/ take 10-40 s each and are
     # collected last; run them first, so that `-n 2` does not end with one
     # worker busy on a long test while the other is idle.
-    items.sort(key=lambda item: not item.nodeid.startswith('tests/test_tools/'))
+    items.sort(
+        key=lambda item: not item.nodeid.startswith('tests/test_tools/'))

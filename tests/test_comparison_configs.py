@@ -17,8 +17,8 @@ BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
-TRIO = f'comparison/comparison_{CAMVID_PAIR}'.replace(
-    '_1xb4', '_plain-cwd-bpkd_1xb4')
+TRIO = f'comparison/comparison_{CAMVID_PAIR}'.replace('_1xb4',
+                                                      '_plain-cwd-bpkd_1xb4')
 PROCKD_CAMVID = ('prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_'
                  'camvid-240x180.py')
 # (comparison, arm, single-method config, the arm's teacher name)
@@ -156,13 +156,12 @@ CAMVID6 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w8-d8_plain-cwd-bpkd_1x
 def test_narrow_student_comparison_is_the_trio_at_120x90():
     """Round 6: the trio's arms and optimizers, the 120x90 dataset base,
     the eighth-width student and the 120x90 teacher, one schedule."""
-    narrow, trio = (
-        Config.fromfile(str(CONFIGS / c)) for c in (CAMVID6, TRIO))
+    narrow, trio = (Config.fromfile(str(CONFIGS / c)) for c in (CAMVID6, TRIO))
     data = Config.fromfile(
         str(CONFIGS / '_base_' / 'datasets' / 'camvid_120x90.py'))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert narrow[loader].dataset.to_dict() == data[
-            loader].dataset.to_dict(), loader
+        assert narrow[loader].dataset.to_dict(
+        ) == data[loader].dataset.to_dict(), loader
     assert narrow.model.arms.to_dict() == trio.model.arms.to_dict()
     assert narrow.optim_wrapper.to_dict() == trio.optim_wrapper.to_dict()
     assert narrow.model.student.config == (
