@@ -17,11 +17,3 @@ def _one_thread_per_worker():
     import torch
     torch.set_num_threads(int(os.environ.get('MMKD_TEST_THREADS', '1')))
     yield
-
-
-def pytest_collection_modifyitems(config, items):
-    # The end-to-end runs under tests/test_tools/ take 10-40 s each and are
-    # collected last; run them first, so that `-n 2` does not end with one
-    # worker busy on a long test while the other is idle.
-    items.sort(
-        key=lambda item: not item.nodeid.startswith('tests/test_tools/'))
