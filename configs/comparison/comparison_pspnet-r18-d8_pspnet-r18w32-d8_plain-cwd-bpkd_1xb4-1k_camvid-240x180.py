@@ -24,7 +24,7 @@ model = dict(
         checkpoint=teacher_ckpt),
     arms={{_base_.plain_cwd_bpkd_arms}})
 # one optimizer per arm, each as the schedule's single-run optimizer (the
-# BPKD arm's clips its gradient)
+# BPKD arm's optimizer clips its gradient)
 optim_wrapper = dict(
     constructor='mmkd.ComparisonOptimWrapperConstructor',
     arms={{_base_.plain_cwd_bpkd_optim_arms}})

@@ -3,8 +3,9 @@
 # resolution (configs/_base_/datasets/camvid_120x90.py), for 12,000
 # iterations (a plain student gains 3 mIoU from an 8,000 to a 12,000
 # schedule), with the student of an eighth of the width (8 base channels;
-# wider students trained that long match the teacher), taught by round 5's
-# PSPNet-R18-D8 teacher (5,000 iterations). Validated every 1,000.
+# wider students trained that long reach or pass the teacher), taught by
+# round 5's PSPNet-R18-D8 teacher (5,000 iterations). Validated every
+# 1,000.
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py \
 #     --cfg-options train_cfg.max_iters=5000 param_scheduler.0.end=5000
 #   python tools/train.py configs/comparison/comparison_pspnet-r18-d8_pspnet-r18w8-d8_plain-cwd-bpkd_1xb4-12k_camvid-120x90.py \
