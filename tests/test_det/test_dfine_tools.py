@@ -1,15 +1,13 @@
 """Evaluation of a DINO + FDR model through ``tools/test.py`` on BCCD."""
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.utils import run_tool
 from ._dfine_utils import BCCD, build, tiny_cfg
 
 ROOT = Path(__file__).parents[2]
@@ -18,7 +16,7 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.skipif(
     not (BCCD / 'coco' / 'val.json').is_file(),
     reason=f'BCCD not found at {BCCD}')
-def test_tools_test_coco_metrics(tmp_path):
+def test_tools_test_coco_metrics(tmp_path, capfd):
     cfg = tiny_cfg(fdr=True, num_queries=30)
     root = str(BCCD.resolve()) + '/'
     cfg.test_dataloader.dataset.data_root = root
@@ -33,23 +31,9 @@ def test_tools_test_coco_metrics(tmp_path):
     model = build(cfg)
     ckpt = tmp_path / 'tiny.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), str(ckpt))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
     dump = tmp_path / 'preds.pkl'
-    out = subprocess.run([
-        sys.executable,
-        str(ROOT / 'tools' / 'test.py'),
-        str(config),
-        str(ckpt), '--work-dir',
-        str(tmp_path / 'work'), '--out',
-        str(dump)
-    ],
-                         cwd=str(ROOT),
-                         env=env,
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    text = out.stdout + out.stderr
+    text = run_tool(capfd, ROOT / 'tools' / 'test.py', config, ckpt,
+                    '--work-dir', tmp_path / 'work', '--out', dump)
     assert 'coco/bbox_mAP' in text
     logs = list((tmp_path / 'work').rglob('*.json'))
     metrics = [

@@ -2,9 +2,6 @@
 pipeline and checkpoints, the teacher loaded from a file and left out of
 what is saved."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,6 +12,7 @@ from PIL import Image
 
 from tests.conftest import ROOT, SHARED_DATA
 from tests.test_pretrain.test_g2sd import teacher_model, tiny
+from tests.utils import run_tool
 
 MAE_PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -87,7 +85,7 @@ def g2sd_config(tmp_path, teacher_ckpt):
             randomness=dict(seed=0)))
 
 
-def test_generic_stage_trains_with_tools_train(tmp_path):
+def test_generic_stage_trains_with_tools_train(tmp_path, capfd):
     write_images(tmp_path / 'images')
     teacher = tiny().teacher
     ckpt = tmp_path / 'teacher.pth'
@@ -95,19 +93,13 @@ def test_generic_stage_trains_with_tools_train(tmp_path):
     config = tmp_path / 'g2sd_tiny.py'
     config.write_text("_base_ = ['mmpretrain::_base_/default_runtime.py']\n" +
                       g2sd_config(tmp_path, ckpt).pretty_text)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run([
-        sys.executable,
-        str(ROOT / 'tools' / 'train.py'),
-        str(config), '--work-dir',
-        str(tmp_path / 'run')
-    ],
-                          cwd=ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = run_tool(
+        capfd,
+        ROOT / 'tools' / 'train.py',
+        config,
+        '--work-dir',
+        tmp_path / 'run',
+        cwd=ROOT)
     saved = torch.load(tmp_path / 'run' / 'iter_2.pth', weights_only=False)
     prefixes = {k.split('.')[0] for k in saved['state_dict']}
     assert prefixes == {'backbone', 'neck'}, prefixes
@@ -117,7 +109,7 @@ def test_generic_stage_trains_with_tools_train(tmp_path):
     ]
     assert [log['iter'] for log in logs] == [1, 2]
     assert all(0 < log['loss_gd'] < 10 for log in logs)
-    assert 'teacher checkpoint loaded from' in proc.stdout + proc.stderr
+    assert 'teacher checkpoint loaded from' in log
 
 
 SHIPPED = ROOT / 'configs' / '_base_' / 'datasets' / 'shipped_images_64x64.py'

@@ -7,11 +7,12 @@ MMSegmentation's own test tool.
 Same configs (the CamVid CWD trio) on real CamVid where it is present, and
 otherwise on generated shapes, so the test runs on any machine. The shapes
 variant swaps the dataset and the class count by ``--cfg-options``, as a
-user would for their own data."""
-import os
+user would for their own data.
+
+Each tool's ``main()`` runs in this process with the command line a user
+types (``tests.utils.run_tool``); the README-commands test runs the tools
+as processes of their own."""
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from mmkd.datasets import ShapesDataset, generate_shapes
 from mmkd.datasets.camvid import CLASSES as CAMVID_CLASSES
 from tests.conftest import CAMVID, ROOT, requires_camvid
 from tests.test_tools.shapes_setup import save_untrained
-from tests.utils import load_tool
+from tests.utils import load_tool, run_tool
 
 CFG = ROOT / 'configs' / 'cwd'
 TEACHER = CFG / 'pspnet_r18-d8_1xb4-1k_camvid-240x180.py'
@@ -64,17 +65,6 @@ def data_options(data, tmp_path):
     return options, heads, classes[0]
 
 
-def run(*args, cwd=ROOT):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *map(str, args)],
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 def miou(log: str) -> float:
     return float(re.findall(r'mIoU: ([0-9.]+)', log)[-1])
 
@@ -87,7 +77,7 @@ def miou(log: str) -> float:
             reason='CamVid present: the camvid run covers it')),
     pytest.param('camvid', marks=requires_camvid)
 ])
-def test_train_test_export(data, tmp_path):
+def test_train_test_export(data, tmp_path, capfd):
     options, heads, first_class = data_options(data, tmp_path)
     small = options + RUNTIME
     plain = small + heads.get('model', [])  # the exported student
@@ -98,10 +88,10 @@ def test_train_test_export(data, tmp_path):
         TEACHER, tmp_path / 'teacher.pth',
         {k: int(v)
          for k, v in (o.split('=') for o in heads.get('model', []))})
-    log = run('tools/train.py', DISTILL, '--work-dir', kd_dir, '--cfg-options',
-              *kd, 'train_cfg.max_iters=3',
-              'default_hooks.checkpoint.interval=3',
-              f'model.teacher.checkpoint={teacher_ckpt}')
+    log = run_tool(capfd, 'tools/train.py', DISTILL, '--work-dir', kd_dir,
+                   '--cfg-options', *kd, 'train_cfg.max_iters=3',
+                   'default_hooks.checkpoint.interval=3',
+                   f'model.teacher.checkpoint={teacher_ckpt}')
     assert 'teacher checkpoint loaded' in log
     assert 'misses' not in log and 'unexpected' not in log, log[-3000:]
     assert re.search(r'distill\.loss_cwd: [0-9.]+', log), log[-2000:]
@@ -111,13 +101,13 @@ def test_train_test_export(data, tmp_path):
     state = torch.load(ckpt)['state_dict']
     assert not any(k.startswith('teacher') for k in state)
     kd_miou = miou(
-        run('tools/test.py', DISTILL, ckpt, '--work-dir', tmp_path / 'test',
-            '--cfg-options', *kd))
+        run_tool(capfd, 'tools/test.py', DISTILL, ckpt, '--work-dir',
+                 tmp_path / 'test', '--cfg-options', *kd))
 
     out = tmp_path / 'student.pth'
     load_tool('tools/export_student.py').main(
         [str(ckpt), str(out), '--config',
-         str(DISTILL)])  # in process: a subprocess would import mmkd again
+         str(DISTILL)])
     exported = torch.load(out)
     assert exported['meta']['dataset_meta']['classes'][0] == first_class
     assert set(exported['state_dict']) == {
@@ -129,6 +119,6 @@ def test_train_test_export(data, tmp_path):
     mmseg_test = Path(mmseg.__file__).parent / '.mim' / 'tools' / 'test.py'
     assert mmseg_test.is_file(), mmseg_test
     plain_miou = miou(
-        run(mmseg_test, tmp_path / 'student.py', out, '--work-dir',
-            tmp_path / 'plain', '--cfg-options', *plain))
+        run_tool(capfd, mmseg_test, tmp_path / 'student.py', out, '--work-dir',
+                 tmp_path / 'plain', '--cfg-options', *plain))
     assert plain_miou == kd_miou

@@ -2,16 +2,13 @@
 trains them with tools/train.py from outside the clone: train, validate,
 save, for a Distiller (a segmentation pair) and a plain model (a
 detector)."""
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 from mmengine.registry import MODELS, DefaultScope
 
 from mmkd.distillers.builder import load_model_config
 from tests.conftest import CAMVID, ROOT, SHARED_DATA
+from tests.utils import run_tool
 
 BCCD = SHARED_DATA / 'bccd'
 
@@ -50,7 +47,8 @@ def save_teacher(path):
 
 
 @pytest.mark.parametrize('kind', list(USER))
-def test_train_a_config_inherited_from_outside_the_clone(tmp_path, kind):
+def test_train_a_config_inherited_from_outside_the_clone(
+        tmp_path, kind, capfd):
     data, text = USER[kind]
     if not data.is_dir():
         pytest.skip(f'{data} not found')
@@ -60,18 +58,13 @@ def test_train_a_config_inherited_from_outside_the_clone(tmp_path, kind):
         if kind == 'distiller' else None
     (project / 'my_config.py').write_text(
         text.format(root=str(data), teacher=teacher))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    out = subprocess.run([
-        sys.executable,
-        str(ROOT / 'tools' / 'train.py'), 'my_config.py', '--work-dir', 'work'
-    ],
-                         cwd=project,
-                         env=env,
-                         capture_output=True,
-                         text=True,
-                         timeout=600)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    log = (out.stdout + out.stderr)
+    log = run_tool(
+        capfd,
+        ROOT / 'tools' / 'train.py',
+        'my_config.py',
+        '--work-dir',
+        'work',
+        cwd=project)
     metric = 'mIoU' if kind != 'detector' else 'bbox_mAP'
     assert metric in log, log[-3000:]  # validated
     saved = list((project / 'work').glob('*.pth'))

@@ -11,7 +11,8 @@ import torch
 from mmengine.registry import MODELS, DefaultScope
 
 from tests.conftest import CAMVID, ROOT, requires_camvid
-from tests.test_tools.test_e2e import LOADERS, RUNTIME, miou, run
+from tests.test_tools.test_e2e import LOADERS, RUNTIME, miou
+from tests.utils import load_tool, run_tool, seg_batch
 
 CFG = ROOT / 'configs' / 'prockd'
 DEPLOY = CFG / ('prockd_resnet18-bccd-cells_pspnet-r18w32-d8_deploy-tafa_'
@@ -19,12 +20,11 @@ DEPLOY = CFG / ('prockd_resnet18-bccd-cells_pspnet-r18w32-d8_deploy-tafa_'
 
 
 @requires_camvid
-def test_deploy_tafa_round_trip(tmp_path):
+def test_deploy_tafa_round_trip(tmp_path, capfd):
     from mmengine.config import Config
     from mmengine.optim import OptimWrapper
 
     from mmkd.datasets.camvid import CLASSES
-    from tests.utils import load_tool, seg_batch
     torch.manual_seed(0)
     cfg = Config.fromfile(str(DEPLOY))
     cfg.model.load_teacher_checkpoint = False
@@ -43,11 +43,10 @@ def test_deploy_tafa_round_trip(tmp_path):
     options = [f'{loader}.dataset.data_root={CAMVID}' for loader in LOADERS
                ] + RUNTIME + ['test_dataloader.dataset.indices=4']
     kd_miou = miou(
-        run('tools/test.py', DEPLOY, ckpt, '--work-dir', tmp_path / 'test',
-            '--cfg-options', *options))
+        run_tool(capfd, 'tools/test.py', DEPLOY, ckpt, '--work-dir',
+                 tmp_path / 'test', '--cfg-options', *options))
 
     out = tmp_path / 'student.pth'
-    # in process (tests/test_tools/test_e2e.py runs the command line)
     load_tool('tools/export_student.py').main(
         [str(ckpt), str(out), '--config',
          str(DEPLOY)])
@@ -59,6 +58,6 @@ def test_deploy_tafa_round_trip(tmp_path):
     import mmseg
     mmseg_test = Path(mmseg.__file__).parent / '.mim' / 'tools' / 'test.py'
     plain_miou = miou(
-        run(mmseg_test, tmp_path / 'student.py', out, '--work-dir',
-            tmp_path / 'plain', '--cfg-options', *options))
+        run_tool(capfd, mmseg_test, tmp_path / 'student.py', out, '--work-dir',
+                 tmp_path / 'plain', '--cfg-options', *options))
     assert plain_miou == kd_miou
