@@ -14,6 +14,7 @@ from mmkd.distillers import ComparisonOptimWrapperConstructor
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_1xb4-12e_bccd.py'  # noqa: E501
+BCCD2 = 'comparison/comparison_retinanet-r18_retinanet-r18w16_plain-cwd-acam-prockd_1xb4-24e_bccd.py'  # noqa: E501
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
@@ -169,3 +170,28 @@ def test_narrow_student_comparison_is_the_trio_at_120x90():
     assert narrow.model.teacher.config == (
         'mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py')
     assert narrow.param_scheduler[0].end == narrow.train_cfg.max_iters
+
+
+def test_bccd_round_two_is_round_one_with_the_narrow_pair():
+    """BCCD round 2: round 1's arms and losses, the quarter-width student
+    (64 FPN channels) aligned to the RetinaNet-R18 teacher's 256 by each
+    loss's own 1x1 mapping, a 24-epoch schedule with the teacher's steps."""
+    two, one = (Config.fromfile(str(CONFIGS / c)) for c in (BCCD2, BCCD))
+    assert two.model.student.config == (
+        'mmkd::acam/retinanet_r18w16_fpn64_1xb4-12e_bccd.py')
+    assert two.model.teacher.config == (
+        'mmkd::acam/retinanet_r18_fpn_1xb4-24e_bccd.py')
+    assert two.model.teachers.to_dict() == one.model.teachers.to_dict()
+    arms_two, arms_one = two.model.arms.to_dict(), one.model.arms.to_dict()
+    assert arms_two.keys() == arms_one.keys()
+    align = dict(
+        type='mmkd.ChannelAlignConnector', in_channels=64, out_channels=256)
+    for name, loss in arms_one['cwd']['losses'].items():
+        assert arms_two['cwd']['losses'][name] == dict(loss, connector=align)
+    for arm, loss in (('acam', 'loss_acam'), ('prockd', 'loss_prockd')):
+        assert arms_two[arm]['losses'][loss] == dict(
+            arms_one[arm]['losses'][loss], student_channels=64)
+    teacher = Config.fromfile(
+        str(CONFIGS / 'acam' / 'retinanet_r18_fpn_1xb4-24e_bccd.py'))
+    assert two.train_cfg.max_epochs == teacher.train_cfg.max_epochs == 24
+    assert two.param_scheduler == teacher.param_scheduler
