@@ -14,7 +14,7 @@ from mmkd.distillers import ComparisonOptimWrapperConstructor
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_1xb4-12e_bccd.py'  # noqa: E501
-BCCD2 = 'comparison/comparison_retinanet-r18_retinanet-r18w16_plain-cwd-acam-prockd_1xb4-24e_bccd.py'  # noqa: E501
+BCCD2 = 'comparison/comparison_retinanet-r18_retinanet-r18w16_plain-cwd-acam-prockd_1xb4-48e_bccd.py'  # noqa: E501
 CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
 CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
@@ -175,7 +175,8 @@ def test_narrow_student_comparison_is_the_trio_at_120x90():
 def test_bccd_round_two_is_round_one_with_the_narrow_pair():
     """BCCD round 2: round 1's arms and losses, the quarter-width student
     (64 FPN channels) aligned to the RetinaNet-R18 teacher's 256 by each
-    loss's own 1x1 mapping, a 24-epoch schedule with the teacher's steps."""
+    loss's own 1x1 mapping, the teacher's 24-epoch schedule stretched to
+    48 epochs."""
     two, one = (Config.fromfile(str(CONFIGS / c)) for c in (BCCD2, BCCD))
     assert two.model.student.config == (
         'mmkd::acam/retinanet_r18w16_fpn64_1xb4-12e_bccd.py')
@@ -193,5 +194,9 @@ def test_bccd_round_two_is_round_one_with_the_narrow_pair():
             arms_one[arm]['losses'][loss], student_channels=64)
     teacher = Config.fromfile(
         str(CONFIGS / 'acam' / 'retinanet_r18_fpn_1xb4-24e_bccd.py'))
-    assert two.train_cfg.max_epochs == teacher.train_cfg.max_epochs == 24
-    assert two.param_scheduler == teacher.param_scheduler
+    assert teacher.train_cfg.max_epochs == 24
+    assert two.train_cfg.max_epochs == 48
+    warmup, steps = two.param_scheduler
+    assert warmup == teacher.param_scheduler[0]
+    assert steps == dict(
+        teacher.param_scheduler[1], end=48, milestones=[32, 44])
