@@ -4,7 +4,7 @@
 _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py',
     '../_base_/datasets/bccd_224.py',
-    '../_base_/schedules/schedule_12e_det_cpu.py',
+    '../_base_/schedules/schedule_24e_det_cpu.py',
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
@@ -15,17 +15,5 @@ model = dict(
         norm_eval=False,
         init_cfg=None),
     bbox_head=dict(num_classes=3))
-train_cfg = dict(max_epochs=24, val_interval=24)
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=200),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=24,
-        by_epoch=True,
-        milestones=[16, 22],
-        gamma=0.1)
-]
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=24, max_keep_ckpts=1))
