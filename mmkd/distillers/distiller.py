@@ -14,6 +14,7 @@ from mmengine.utils import is_list_of
 from mmkd.registry import MODELS
 from .builder import build_model
 from .connectors import connector_hint
+from .health import LossBalance, grad_tensors, gradient_health
 from .inherit import inherit_from_teacher
 from .taps import FeatureTaps, Tap, parse_tap
 from .teacher import HidesTeachers, Teacher, build_teachers
@@ -85,6 +86,16 @@ class _LossEntry(nn.Module):
         self.pass_data_samples = _takes_data_samples(self.loss)
         #: Outputs of a dict-returning loss that are logged, never summed.
         self.statistics = frozenset(getattr(self.loss, 'statistics', ()))
+
+    def weight_arg(self, key: str) -> Optional[str]:
+        """The loss argument that weights output ``key`` (``edge_weight``
+        for BPKD's ``loss_edge``), for messages; None if unknown."""
+        suffix = key[len(DISTILL_PREFIX + self.name):].lstrip('_')
+        weights = getattr(self.loss, 'weight_args', {})
+        for out, arg in weights.items():
+            if out == suffix or out == 'loss_' + suffix:
+                return arg
+        return 'loss_weight' if hasattr(self.loss, 'loss_weight') else None
 
     def forward(self, student, teacher, data_samples):
         for connector in self.connectors:
@@ -169,6 +180,14 @@ class Distiller(HidesTeachers, BaseModel):
             in ``tools/test.py``, where no teacher runs. Defaults to True.
         teacher_stop_early (bool): End each teacher's forward once its taps
             have fired. Defaults to True.
+        loss_balance (dict, optional): Arguments of
+            :class:`mmkd.distillers.health.LossBalance`, e.g.
+            ``dict(warmup_iters=200, target=1.0)``: measure each term's
+            gradient against the task loss's over a warm-up (terms held out
+            of the total meanwhile), then scale each term so that its
+            gradient is ``target`` times the task's. The scales are logged
+            by :class:`mmkd.DistillHealthHook` and saved in checkpoints.
+            Defaults to None (the configured weights).
         student_init_from_teacher (dict, optional): ``dict(prefixes=[...])``
             to start those student modules (e.g. ``neck``, ``bbox_head``)
             from the teacher's weights wherever names and shapes match, in
@@ -187,6 +206,7 @@ class Distiller(HidesTeachers, BaseModel):
                  load_teacher_checkpoint: bool = True,
                  teacher_stop_early: bool = True,
                  student_init_from_teacher: Optional[dict] = None,
+                 loss_balance: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(student, nn.Module):  # built by a DistillComparison
@@ -262,6 +282,19 @@ class Distiller(HidesTeachers, BaseModel):
         # into the total), False for a statistic (logged only). Kept from the
         # last step, so a stopped step logs the same keys.
         self._distill_keys: Dict[str, Dict[str, bool]] = {}
+        if loss_balance is not None and not isinstance(loss_balance, dict):
+            raise TypeError('loss_balance should be a dict like '
+                            'dict(warmup_iters=200, target=1.0), but got '
+                            f'{loss_balance!r}')
+        self.loss_balance = LossBalance(
+            **loss_balance) if loss_balance else None
+        #: Set by ``mmkd.DistillHealthHook`` for the steps it checks: measure
+        #: each term's gradient (``'taps'``, or also over the student's
+        #: parameters, ``'params'``) into :attr:`health`.
+        self.health_check: Optional[str] = None
+        #: term log key -> figures of the last check (see
+        #: :func:`mmkd.distillers.health.gradient_health`).
+        self.health: Dict[str, Dict[str, float]] = {}
 
     def init_weights(self) -> None:
         """Initialise the student (and trainable loss parts) as usual, then
@@ -332,6 +365,9 @@ class Distiller(HidesTeachers, BaseModel):
         with self.student_taps:
             losses = self.student.loss(inputs, data_samples)
         student = self.student_taps.pop()
+        task_keys = list(losses)
+        terms: Dict[str, torch.Tensor] = {}
+        term_entries: Dict[str, _LossEntry] = {}
         for name, entry in self.distill_losses.items():
             value = entry(student[entry.student_tap],
                           teacher[entry.teacher_tap], data_samples)
@@ -348,7 +384,48 @@ class Distiller(HidesTeachers, BaseModel):
             }
             for key, (item, is_term) in named.items():
                 losses[key] = item * scale if is_term else item.detach()
+                if is_term:
+                    terms[key], term_entries[key] = losses[key], entry
+        balance = self.loss_balance
+        factors = {key: balance.scale(key)
+                   for key in terms} if balance is not None else {}
+        if self.training and torch.is_grad_enabled() and (
+                self.health_check or (balance and balance.measuring)):
+            task = _task_loss({k: losses[k] for k in task_keys})
+            reads = {
+                key: grad_tensors(student[entry.student_tap])
+                for key, entry in term_entries.items()
+            }
+            health = gradient_health(task, terms, reads)
+            if balance is not None and balance.measuring:
+                balance.observe(health, terms)
+            if self.health_check:
+                if self.health_check == 'params':
+                    params = [
+                        p for p in self.student.parameters() if p.requires_grad
+                    ]
+                    for key, row in gradient_health(task, terms,
+                                                    {k: params
+                                                     for k in terms}).items():
+                        health[key].update({
+                            f'param_{k}': v
+                            for k, v in row.items() if k != 'value'
+                        })
+                self.health = {
+                    key: _scaled(row, factors.get(key, 1.0))
+                    for key, row in health.items()
+                }
+        for key, factor in factors.items():
+            losses[key] = losses[key] * factor
         return losses
+
+    def weight_arg(self, key: str) -> Optional[str]:
+        """The loss argument that weights term ``key`` (for messages)."""
+        for name, entry in self.distill_losses.items():
+            if key in self._distill_keys.get(name, {}):
+                return f'losses.{name}.{entry.weight_arg(key)}' \
+                    if entry.weight_arg(key) else None
+        return None
 
     def parse_losses(
         self, losses: Dict[str, torch.Tensor]
@@ -377,3 +454,26 @@ class Distiller(HidesTeachers, BaseModel):
                     if (roles[key] if key in roles else 'loss' in key))
         log_vars.insert(0, ['loss', total])
         return total, OrderedDict(log_vars)
+
+
+def _task_loss(losses: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """The student's own total, by mmengine's rule (keys with ``loss``)."""
+    parts = [
+        value.mean() if isinstance(value, torch.Tensor) else sum(
+            v.mean() for v in value) for key, value in losses.items()
+        if 'loss' in key
+    ]
+    return sum(parts) if parts else torch.zeros(())
+
+
+def _scaled(row: Dict[str, float], factor: float) -> Dict[str, float]:
+    """A term's figures once multiplied by ``factor`` (a balance scale)."""
+    if factor == 1.0:
+        return dict(row)
+    out = dict(row)
+    for key in ('value', 'grad_norm', 'ratio', 'param_grad_norm',
+                'param_ratio'):
+        if key in out:
+            out[key] = out[key] * factor
+    out['balance_scale'] = factor
+    return out

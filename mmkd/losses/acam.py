@@ -5,7 +5,9 @@ arXiv 2503.06307). No official code exists; the ancestor is MasKD
 Per distilled map (an FPN level, or segmentation logits), with ``F_T``
 (B, C, H, W) from the frozen teacher and ``F_S`` (B, C_s, H, W):
 
-* ``f_align``: a 1x1 conv C_s -> C on the student, always present (MasKD);
+* ``f_align``: a 1x1 conv C_s -> C on the student (``align='conv'``; the
+  paper and mmkd's detection configs), or none (``align='identity'``, equal
+  channels: MasKD compares segmentation logits directly);
 * STCA-FF: single-head cross-attention, query ``W_q F_T`` (C_q = C // 2),
   key ``W_k F_S`` and value ``W_v F_S`` (C), ``F_fused = softmax(Q K^T /
   sqrt(C_q)) V``, through :func:`mmkd.ops.cross_attention` (SDPA, the N x N
@@ -43,6 +45,7 @@ DiceForm = Literal['pairwise_mean', 'literal']
 _DICE_FORMS = ('pairwise_mean', 'literal')
 _DICE_ON = ('both', 'spatial')
 _MASK_NORMS = ('sum', 'sum_sq')
+_ALIGNS = ('conv', 'identity')
 _STATS = ('mean', 'min', 'max')
 _LOG_PAIRS = 2**20  # query-key pairs from which a level's size is logged
 
@@ -156,14 +159,20 @@ class ACAMLevel(nn.Module):
     """The trainable parts for one distilled map: ``align``, STCA-FF
     (``query``, ``key``, ``value``) and ASCM (``m_c``, ``m_s``)."""
 
-    def __init__(self, student_channels: int, teacher_channels: int,
-                 query_channels: int, num_masks: int, per_channel_units: bool,
-                 init_std: float) -> None:
+    def __init__(self,
+                 student_channels: int,
+                 teacher_channels: int,
+                 query_channels: int,
+                 num_masks: int,
+                 per_channel_units: bool,
+                 init_std: float,
+                 align: Literal['conv', 'identity'] = 'conv') -> None:
         super().__init__()
         self.student_channels = student_channels
         self.teacher_channels = teacher_channels
         self.query_channels = query_channels
-        self.align = nn.Conv2d(student_channels, teacher_channels, 1)
+        self.align = nn.Conv2d(student_channels, teacher_channels, 1) \
+            if align == 'conv' else nn.Identity()
         self.query = nn.Conv2d(teacher_channels, query_channels, 1)
         # No key bias: it would add q . b to every logit of a query's row,
         # which the softmax cancels (its gradient is exactly zero).
@@ -249,6 +258,11 @@ class ACAMKDLoss(nn.Module):
             Defaults to 'sum'.
         init_std (float): Std of the normal init of ``m_c``, ``m_s`` (A10).
             Defaults to 0.01.
+        align (str): ``'conv'``: a trainable 1x1 conv maps the student to
+            the teacher's channels before the masked difference (the paper,
+            after MasKD's detection code); ``'identity'``: the student's map
+            is compared as it is (MasKD's segmentation loss on logits),
+            which needs equal channels. Defaults to 'conv'.
         eps (float): Added to the loss denominators of
             ``mask_norm='sum'`` (see :func:`acam_masked_losses`).
             Defaults to 1e-6.
@@ -268,6 +282,8 @@ class ACAMKDLoss(nn.Module):
     statistics: Tuple[str, ...] = ()
     #: Student and teacher may differ in channels (align does it).
     requires_equal_shapes = False
+    #: The argument weighting each output (named in health warnings).
+    weight_args = dict(loss_distill='alpha', loss_div='div_weight')
 
     def __init__(self,
                  student_channels: Union[int, Sequence[int]],
@@ -289,6 +305,7 @@ class ACAMKDLoss(nn.Module):
                  detach_masks_in_loss: bool = False,
                  mask_norm: Literal['sum', 'sum_sq'] = 'sum',
                  init_std: float = 0.01,
+                 align: Literal['conv', 'identity'] = 'conv',
                  eps: float = 1e-6) -> None:
         super().__init__()
         if not isinstance(num_levels, int) or num_levels < 1:
@@ -303,7 +320,8 @@ class ACAMKDLoss(nn.Module):
         c_t = self._per_level(teacher_channels, num_levels, 'teacher')
         for name, value, choices in (('dice_form', dice_form, _DICE_FORMS),
                                      ('dice_on', dice_on, _DICE_ON),
-                                     ('mask_norm', mask_norm, _MASK_NORMS)):
+                                     ('mask_norm', mask_norm,
+                                      _MASK_NORMS), ('align', align, _ALIGNS)):
             if value not in choices:
                 raise ValueError(f'{name} should be one of {choices}, but got '
                                  f'{value!r}')
@@ -318,6 +336,15 @@ class ACAMKDLoss(nn.Module):
                              f'got {attention_budget_gib}')
         if init_std < 0:
             raise ValueError(f'init_std should be >= 0, but got {init_std}')
+        unequal = [(i, c_s[i], c_t[i]) for i in levels if c_s[i] != c_t[i]]
+        if align == 'identity' and unequal:
+            raise ValueError(
+                "align='identity' compares the student's map with the "
+                'teacher\'s as they are, so it needs equal channels, but '
+                'level(s) ' + ', '.join(f'{i} (student {s}, teacher {t})'
+                                        for i, s, t in unequal) +
+                " differ: use align='conv' (a 1x1 conv to the teacher's "
+                'channels)')
         if share_modules and len({(c_s[i], c_t[i]) for i in levels}) > 1:
             raise ValueError(
                 'share_modules=True needs the same channels on every '
@@ -336,12 +363,13 @@ class ACAMKDLoss(nn.Module):
         self.detach_student_in_fusion = detach_student_in_fusion
         self.detach_masks_in_loss = detach_masks_in_loss
         self.mask_norm = mask_norm
+        self.align = align
         self.eps = eps
 
         def unit(i):
             c_q = query_channels or max(1, c_t[i] // 2)
             return ACAMLevel(c_s[i], c_t[i], c_q, num_masks, per_channel_units,
-                             init_std)
+                             init_std, align)
 
         self.units = nn.ModuleList(
             [unit(levels[0])] if share_modules else [unit(i) for i in levels])

@@ -161,6 +161,9 @@ class BPKDLoss(nn.Module):
         True
     """
 
+    #: The argument weighting each output (named in health warnings).
+    weight_args = dict(loss_edge='edge_weight', loss_body='body_weight')
+
     def __init__(self,
                  edge_weight: float = 50.0,
                  body_weight: float = 20.0,

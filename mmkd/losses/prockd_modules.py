@@ -12,8 +12,8 @@ keeps them at inference (``deploy_tafa=True``).
   ``E = W_e Y``, ``P = W_e C``, each token attends to the K prototypes
   (:func:`mmkd.ops.prototype_attention`), ``Y' = ReLU(psi([E; U]) + Y)``.
 
-Normalisations and softmaxes run in float32 under autocast; the linear
-layers run in the autocast dtype.
+Normalisations and softmaxes run in float32 under autocast (in float64 for
+float64 inputs); the linear layers run in the autocast dtype.
 """
 from typing import Literal, Optional, Tuple
 
@@ -22,8 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from mmkd.ops import (maps_to_tokens, prototype_attention, tokens_to_maps,
-                      vlad_residuals)
+from mmkd.ops import (at_least_fp32, maps_to_tokens, prototype_attention,
+                      tokens_to_maps, vlad_residuals)
 from mmkd.registry import MODELS
 
 __all__ = ['PrototypeLearning', 'TaskAdaptiveAugment', 'ProCKDStudent']
@@ -71,11 +71,12 @@ class PrototypeLearning(nn.Module):
         """
         x = self.fuse(tokens)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            xn = F.normalize(x.float(), dim=-1)
+            dtype = at_least_fp32(x.dtype)
+            xn = F.normalize(x.to(dtype), dim=-1)
             assign = torch.softmax(
-                F.linear(xn, self.assign.weight.float(),
-                         self.assign.bias.float()), -1).transpose(1, 2)
-            v = vlad_residuals(assign, xn, centers.float())
+                F.linear(xn, self.assign.weight.to(dtype),
+                         self.assign.bias.to(dtype)), -1).transpose(1, 2)
+            v = vlad_residuals(assign, xn, centers.to(dtype))
             v = F.normalize(F.normalize(v, dim=-1).flatten(1), dim=-1)
         g = self.vlad_fc(v)
         z = self.mlp(torch.cat([x, g[:, None].expand(-1, x.shape[1], -1)], -1))

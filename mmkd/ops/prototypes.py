@@ -18,9 +18,15 @@ from typing import Tuple
 import torch
 
 __all__ = [
-    'vlad_residuals', 'vlad_residuals_literal', 'prototype_attention',
-    'maps_to_tokens', 'tokens_to_maps'
+    'at_least_fp32', 'vlad_residuals', 'vlad_residuals_literal',
+    'prototype_attention', 'maps_to_tokens', 'tokens_to_maps'
 ]
+
+
+def at_least_fp32(dtype: torch.dtype) -> torch.dtype:
+    """float32 for half types (the precision of the normalisations under
+    autocast), the dtype itself when wider (float64 checks, gradcheck)."""
+    return torch.promote_types(dtype, torch.float32)
 
 
 def _check(assign: torch.Tensor, tokens: torch.Tensor,
@@ -82,7 +88,8 @@ def prototype_attention(
 
     Returns:
         tuple[Tensor, Tensor]: ``U`` (B, N, D) and the weights ``W``
-        (B, K, N), which sum to 1 over K. Both in float32.
+        (B, K, N), which sum to 1 over K. Both in float32 (float64 for float64
+        queries).
     """
     if queries.dim() != 3 or prototypes.dim() != 2 or \
             queries.shape[-1] != prototypes.shape[-1]:
@@ -90,8 +97,9 @@ def prototype_attention(
                          f'(K, D), but got {tuple(queries.shape)} and '
                          f'{tuple(prototypes.shape)}')
     with torch.autocast(device_type=queries.device.type, enabled=False):
-        p = prototypes.float()
-        logits = torch.einsum('kd,bnd->bkn', p, queries.float())
+        dtype = at_least_fp32(queries.dtype)
+        p = prototypes.to(dtype)
+        logits = torch.einsum('kd,bnd->bkn', p, queries.to(dtype))
         weights = torch.softmax(logits, dim=1)
         return torch.einsum('bkn,kd->bnd', weights, p), weights
 

@@ -2,11 +2,11 @@
 token placed as in the official ``G2SD/models_vit.py``, and the head that
 trains it (the distillation loss itself is a Distiller loss,
 ``mmkd.DeiTHardDistillLoss``)."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model.weight_init import trunc_normal_
+from mmengine.model.weight_init import trunc_normal_, trunc_normal_init
 from mmpretrain.models import DeiTClsHead, VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
@@ -86,7 +86,31 @@ class G2SDDeiTClsHead(DeiTClsHead):
     ``mmkd.DeiTHardDistillLoss`` (``0.5 * CE(dist, argmax teacher)``).
     Prediction averages the two (DeiT's rule). MMPretrain's own
     ``DeiTClsHead`` refuses to train.
+
+    Args:
+        head_init_std (float, optional): After ``init_cfg``, draw
+            ``layers.head``'s weight alone from a truncated normal of this
+            std (bias 0): the official fine-tuning (``main_finetune_dis.py``)
+            re-initialises only the class head, at 2e-5, and leaves
+            ``head_dist`` at timm's 0.02. Defaults to None (``init_cfg``
+            alone).
+        **kwargs: ``DeiTClsHead``'s arguments.
     """
+
+    def __init__(self,
+                 *args,
+                 head_init_std: Optional[float] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_init_std = head_init_std
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.head_init_std is not None and not (
+                isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained'):
+            trunc_normal_init(
+                self.layers.head, std=self.head_init_std, bias=0.)
 
     def forward(self, feats: Tuple[List[torch.Tensor]]) -> torch.Tensor:
         """The mean of the two heads' logits (B, num_classes)."""

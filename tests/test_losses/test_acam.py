@@ -243,6 +243,64 @@ def test_equal_features_give_zero_distill_loss():
         0, abs=1e-7)
 
 
+def test_identity_align_is_the_plain_masked_mse(monkeypatch):
+    """align='identity' compares the maps as they are: with all-ones masks
+    each of L^c and L^s is F.mse_loss(student, teacher); the 1x1 conv of
+    align='conv' gives another value."""
+    from mmkd.losses.acam import ACAMLevel
+
+    def ones(self, fused):
+        b, c, n = fused.shape
+        m = self.m_s.shape[0]
+        return fused.new_ones(b, m, c), fused.new_ones(b, m, n)
+
+    monkeypatch.setattr(ACAMLevel, 'masks', ones)
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 6, 4, 5), torch.randn(2, 6, 4, 5)
+    identity = ACAMKDLoss(6, 6, num_masks=3, align='identity')
+    assert isinstance(identity.units[0].align, torch.nn.Identity)
+    expected = 2 * F.mse_loss(s, t)
+    assert identity(s, t)['loss_distill'].item() == pytest.approx(
+        expected.item(), rel=1e-6)
+    conv = ACAMKDLoss(6, 6, num_masks=3)
+    assert abs(conv(s, t)['loss_distill'].item() - expected.item()) > 1e-3
+    with pytest.raises(ValueError, match="align='conv'"):
+        ACAMKDLoss(8, 16, num_masks=3, align='identity')
+    with pytest.raises(ValueError, match='align should be one of'):
+        ACAMKDLoss(6, 6, align='linear')
+
+
+def test_detached_masks_learn_from_the_dice_term_only():
+    """detach_masks_in_loss: the imitation term sends the mask units
+    nothing (MasKD trains masks apart from the loss they weight), the Dice
+    term does, and the student still gets the imitation gradient."""
+    torch.manual_seed(0)
+    s, t = make_pair()
+    s.requires_grad_()
+    masks = ['units.0.m_s', 'units.0.m_c', 'units.0.query', 'units.0.key']
+
+    def grads(loss, key):
+        params = dict(loss.named_parameters())
+        names = [n for n in params if any(n.startswith(m) for m in masks)]
+        out = loss(s, t)[key]
+        found = torch.autograd.grad(
+            out, [params[n] for n in names], allow_unused=True)
+        return {
+            n: 0. if g is None else g.abs().sum().item()
+            for n, g in zip(names, found)
+        }
+
+    detached = ACAMKDLoss(
+        8, 16, num_masks=3, init_std=1.0, detach_masks_in_loss=True)
+    assert all(v == 0 for v in grads(detached, 'loss_distill').values())
+    assert grads(detached, 'loss_div')['units.0.m_s'] > 0
+    grad_s, = torch.autograd.grad(detached(s, t)['loss_distill'], s)
+    assert grad_s.abs().sum() > 0
+    attached = ACAMKDLoss(8, 16, num_masks=3, init_std=1.0)
+    attached.load_state_dict(detached.state_dict())
+    assert grads(attached, 'loss_distill')['units.0.m_s'] > 0
+
+
 def test_sdpa_and_naive_loss_agree():
     torch.manual_seed(0)
     sdpa = ACAMKDLoss(8, 16, num_masks=3, init_std=1.0)

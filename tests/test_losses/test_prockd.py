@@ -160,6 +160,22 @@ def test_plm_shapes_assignments_and_w_g_size():
     assert 72 * 768 * 768 == 42_467_328
 
 
+def test_plm_and_tafa_in_float64_pass_gradcheck():
+    """Double precision stays double (the fp32 normalisation is for half
+    types): gradcheck of the PLM and of TAFA's prototype attention."""
+    torch.manual_seed(0)
+    plm = PrototypeLearning(in_channels=6, dim=4, num_prototypes=3).double()
+    tokens = torch.randn(1, 5, 6, dtype=torch.float64, requires_grad=True)
+    centers = torch.rand(3, 4, dtype=torch.float64)
+    z, a = plm(tokens, centers)
+    assert z.dtype == a.dtype == torch.float64
+    assert torch.autograd.gradcheck(lambda x: plm(x, centers)[0], (tokens, ))
+    tafa = TaskAdaptiveAugment(4, num_prototypes=3).double()
+    y = torch.randn(1, 5, 4, dtype=torch.float64, requires_grad=True)
+    assert tafa(y)[1].dtype == torch.float64
+    assert torch.autograd.gradcheck(lambda x: tafa(x)[0], (y, ))
+
+
 def test_tafa_properties():
     torch.manual_seed(0)
     tafa = TaskAdaptiveAugment(8, num_prototypes=4)

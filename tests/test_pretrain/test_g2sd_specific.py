@@ -2,6 +2,7 @@
 position-embedding pitfall), the classification losses, the layer-decay
 table, and the generic-stage checkpoint entering each specific config
 through its one field (the student backbone's ``init_cfg.checkpoint``)."""
+import copy
 import math
 from pathlib import Path
 
@@ -347,3 +348,29 @@ def test_backbone_conversion_of_official_and_mmkd_checkpoints_agree():
     assert 'cls_token' not in grid and 'ln1.weight' not in grid
     with pytest.raises(KeyError, match='no ViT encoder'):
         g2sd_backbone({'mask_token': torch.zeros(1)})
+
+
+def test_classification_heads_start_as_the_official_fine_tuning():
+    """main_finetune_dis.py draws only ``head`` at std 2e-5; ``head_dist``
+    keeps timm's truncated normal of std 0.02."""
+    cfg = Config.fromfile(str(CLS))
+    head_cfg = copy.deepcopy(cfg.model.student.model.head)
+    head_cfg.update(num_classes=1000, in_channels=384)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        head = MODELS.build(head_cfg)
+    head.init_weights()
+    head_std = head.layers.head.weight.std().item()
+    dist_std = head.layers.head_dist.weight.std().item()
+    assert 1.5e-5 < head_std < 2.5e-5, head_std
+    assert 0.015 < dist_std < 0.025, dist_std
+    assert head.layers.head_dist.bias.abs().max() == 0
+
+
+def test_detection_schedule_weight_decay_is_the_official_runs():
+    """G2SD_det_dis/run.sh sets optimizer.weight_decay=0.05 (its config's
+    0.1 is ViTDet's default)."""
+    cfg = Config.fromfile(
+        str(ROOT / 'configs' / '_base_' / 'schedules' /
+            'vitdet_adamw-ld0.7_lsj-100e.py'))
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
