@@ -38,7 +38,8 @@ class ResizedInputClassifier(ImageClassifier):
             is this long, keeping the aspect ratio (rounded to whole
             pixels). Defaults to None.
         resize_mode (str): ``F.interpolate`` mode. Defaults to 'bilinear'.
-        *args, **kwargs: Those of ``mmpretrain.models.ImageClassifier``.
+        *args: Those of ``mmpretrain.models.ImageClassifier``.
+        **kwargs: Those of ``mmpretrain.models.ImageClassifier``.
 
     Exactly one of ``input_size`` and ``input_short_side`` is given.
     """

@@ -175,8 +175,9 @@ class G2SDMAETeacher(BaseModule):
     a given mask noise; G2SD taps ``neck.decoder_blocks.{k-1}``.
 
     The decoder must be the trained one: an encoder-only checkpoint leaves it
-    random (G2SD issue #7). The :class:`~mmkd.distillers.Teacher` that holds
-    this model reports such missing weights before the first step.
+    random (G2SD issue #7). The :class:`~mmkd.distillers.teacher.Teacher`
+    that holds this model reports such missing weights before the first
+    step.
 
     Args:
         backbone (dict): A :class:`G2SDViT` (``arch='b'`` for ViT-B).

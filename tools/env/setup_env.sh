@@ -5,7 +5,7 @@
 # machine and every clone reuses it. It is keyed by what that build depends on
 # (requirements/torch.txt and this script's mmcv recipe):
 #   ${MMKD_ENV_ROOT:-$HOME/.cache/mmkd}/venv-<hash of torch.txt + mmcv recipe>
-# The lighter requirements (mminstall.txt, tests.txt, lint.txt) are synced into it
+# The lighter requirements (mminstall.txt, tests.txt, lint.txt, docs.txt) are synced into it
 # whenever they change, without a rebuild. Idempotent and safe to call concurrently.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +13,8 @@ py=${PYTHON:-python3.11}
 command -v "$py" >/dev/null || py=python3
 mmcv_recipe='mmcv==2.1.0 MMCV_WITH_OPS=1 -std=c++20'
 key=$( (cat "$here/requirements/torch.txt"; echo "$mmcv_recipe") | sha256sum | cut -c1-12)
-light=("$here/requirements/mminstall.txt" "$here/requirements/tests.txt" "$here/requirements/lint.txt")
+light=("$here/requirements/mminstall.txt" "$here/requirements/tests.txt" "$here/requirements/lint.txt"
+       "$here/requirements/docs.txt")
 light_key=$(cat "${light[@]}" | sha256sum | cut -c1-12)
 root=${MMKD_ENV_ROOT:-$HOME/.cache/mmkd}
 venv=$root/venv-$key
@@ -28,7 +29,7 @@ if ready; then echo "$venv"; exit 0; fi
 log() { echo "[mmkd env] $*" >&2; }
 pip=("$venv/bin/python" -m pip install --no-cache-dir)
 sync_light() {
-    "${pip[@]}" -q -r "${light[0]}" -r "${light[1]}" -r "${light[2]}" >&2
+    "${pip[@]}" -q -r "${light[0]}" -r "${light[1]}" -r "${light[2]}" -r "${light[3]}" >&2
     "$venv/bin/python" -c 'import pkg_resources, mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models' >&2
     echo "$light_key" > "$venv/.complete"
 }
