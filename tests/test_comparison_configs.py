@@ -13,38 +13,29 @@ import mmkd  # noqa: F401  (registers the losses)
 from mmkd.distillers import ComparisonOptimWrapperConstructor
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
-BCCD = 'comparison/comparison_retinanet-r50_retinanet-r18_plain-cwd-acam-prockd_1xb4-12e_bccd.py'  # noqa: E501
 BCCD2 = 'comparison/comparison_retinanet-r18_retinanet-r18w16_plain-cwd-acam-prockd_1xb4-48e_bccd.py'  # noqa: E501
-CAMVID = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-variants_1xb4-2k_camvid-240x180.py'  # noqa: E501
-CAMVID4 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-4k_camvid-240x180.py'  # noqa: E501
 CAMVID_PAIR = 'pspnet-r18-d8_pspnet-r18w32-d8_1xb4-1k_camvid-240x180.py'
 TRIO = f'comparison/comparison_{CAMVID_PAIR}'.replace('_1xb4',
                                                       '_plain-cwd-bpkd_1xb4')
+CAMVID5 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-acam-prockd-cwdbf16_1xb4-3k_camvid-120x90.py'  # noqa: E501
+CAMVID6 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w8-d8_plain-cwd-bpkd_1xb4-12k_camvid-120x90.py'  # noqa: E501
 PROCKD_CAMVID = ('prockd/prockd_resnet18-bccd-cells_pspnet-r18w32-d8_1xb4-1k_'
                  'camvid-240x180.py')
-# (comparison, arm, single-method config, the arm's teacher name)
+# (comparison, arm, single-method config, the arm's teacher name, whether
+# the comparison trains the single-method config's pair: otherwise only
+# the losses are the method's, on another resolution or student)
 ARMS = [
-    (BCCD, 'cwd', 'acam/cwd_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
-     'teacher'),
-    (BCCD, 'acam', 'acam/acam_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
-     'teacher'),
-    (BCCD, 'prockd',
-     'prockd/prockd_resnet18-camvid-tiles_retinanet-r18-fpn_1xb4-12e_bccd.py',
-     'tiles'),
-    (TRIO, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
-    (TRIO, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
-    (CAMVID, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'bpkd_clip35', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID, 'prockd', PROCKD_CAMVID, 'cells'),
-    (CAMVID4, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID4, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID4, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher'),
-    (CAMVID4, 'prockd', PROCKD_CAMVID, 'cells'),
-    (CAMVID4, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16'),
+    (TRIO, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher', True),
+    (TRIO, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher', True),
+    (CAMVID5, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher', False),
+    (CAMVID5, 'cwd_bf16', f'cwd/cwd_{CAMVID_PAIR}', 'bf16', False),
+    (CAMVID5, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher', False),
+    (CAMVID5, 'acam', f'acam/acam_{CAMVID_PAIR}', 'teacher', False),
+    (CAMVID5, 'prockd', PROCKD_CAMVID, 'cells', False),
+    (CAMVID6, 'cwd', f'cwd/cwd_{CAMVID_PAIR}', 'teacher', False),
+    (CAMVID6, 'bpkd', f'bpkd/bpkd_{CAMVID_PAIR}', 'teacher', False),
 ]
+IDS = {TRIO: 'trio', CAMVID5: 'camvid5', CAMVID6: 'camvid6'}
 
 
 def _with_defaults(loss: dict) -> dict:
@@ -74,17 +65,17 @@ def _teacher_of(model: dict, name: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    'comparison,arm,single,teacher',
+    'comparison,arm,single,teacher,same_pair',
     ARMS,
-    ids=[
-        f'{ {BCCD: "bccd", TRIO: "trio", CAMVID: "camvid3", CAMVID4: "camvid4"}[c]}-{a}'  # noqa: E501
-        for c, a, _, _ in ARMS
-    ])
-def test_arm_is_the_shipped_method(comparison, arm, single, teacher):
+    ids=[f'{IDS[c]}-{a}' for c, a, _, _, _ in ARMS])
+def test_arm_is_the_shipped_method(comparison, arm, single, teacher,
+                                   same_pair):
     model = Config.fromfile(str(CONFIGS / comparison)).model.to_dict()
     method = Config.fromfile(str(CONFIGS / single)).model.to_dict()
     assert _losses(model['arms'][arm]['losses']) == _losses(
         method['losses'], teacher)
+    if not same_pair:
+        return
     assert model['student'] == method['student']
     ours, theirs = _teacher_of(model, teacher), method['teacher']
     for key in ('config', 'model', 'preprocessing'):
@@ -97,61 +88,58 @@ def _arm_optimizer(comparison: str, arm: str) -> dict:
     return wrapper.arm_config(arm).to_dict()
 
 
-@pytest.mark.parametrize('comparison,arm,clipped',
-                         [(TRIO, 'bpkd', True), (CAMVID4, 'bpkd', True),
-                          (CAMVID4, 'cwd', False),
-                          (CAMVID, 'bpkd_clip35', True),
-                          (CAMVID, 'bpkd', False)])
+@pytest.mark.parametrize('comparison,arm,clipped', [(TRIO, 'bpkd', True),
+                                                    (CAMVID5, 'bpkd', True),
+                                                    (CAMVID5, 'cwd', False),
+                                                    (CAMVID6, 'bpkd', True),
+                                                    (CAMVID6, 'cwd', False)])
 def test_bpkd_arm_clips_as_the_shipped_config(comparison, arm, clipped):
     """The shipped CamVid BPKD config clips the gradient (from scratch the
-    paper's weights need it), and so do the BPKD arms of the comparisons
-    since; round 3's ``bpkd`` arm is kept unclipped, as it was run."""
+    paper's weights need it), and so do the BPKD arms of the comparisons;
+    the other arms do not."""
     shipped = Config.fromfile(str(CONFIGS / f'bpkd/bpkd_{CAMVID_PAIR}'))
     clip = shipped.optim_wrapper.clip_grad.to_dict()
     assert _arm_optimizer(comparison, arm)['clip_grad'] == (
         clip if clipped else None)
 
 
-@pytest.mark.parametrize('comparison', [CAMVID, CAMVID4])
-def test_bf16_teacher_is_the_teacher_cast_to_bf16(comparison):
-    model = Config.fromfile(str(CONFIGS / comparison)).model
+def test_bf16_teacher_is_the_teacher_cast_to_bf16():
+    model = Config.fromfile(str(CONFIGS / CAMVID5)).model
     assert model.teachers.bf16.precision == 'bf16'
     assert model.teachers.bf16.config == model.teacher.config
+    assert model.teachers.bf16.checkpoint == model.teacher.checkpoint
     assert model.teacher.get('precision', 'fp32') == 'fp32'
 
 
-CAMVID5 = CAMVID4.replace('4k_camvid-240x180', '3k_camvid-120x90')
-
-
-def test_half_resolution_comparison_is_round_4_at_120x90_3k():
-    """Round 5 restates the 120x90 dataset base's pipelines (it inherits
-    its arms from round 4, whose 240x180 dataset base cannot be listed
-    beside the 120x90 one): they must stay equal, and everything else
-    must be round 4's but the student and teacher configs and the
-    schedule's length."""
-    half, full = (
-        Config.fromfile(str(CONFIGS / c)) for c in (CAMVID5, CAMVID4))
+def test_round_5_is_round_6_with_three_more_arms_at_half_width_3k():
+    """Round 5: round 6's arms and optimizers, the 120x90 dataset base and
+    teacher, plus ACAM-KD, ProC-KD (the cross-task cells teacher) and CWD
+    from the teacher in bf16, on the half-width student for 3,000
+    iterations."""
+    five, six = (Config.fromfile(str(CONFIGS / c)) for c in (CAMVID5, CAMVID6))
     data = Config.fromfile(
         str(CONFIGS / '_base_' / 'datasets' / 'camvid_120x90.py'))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert half[loader].dataset.to_dict() == data[loader].dataset.to_dict(
+        assert five[loader].dataset.to_dict() == data[loader].dataset.to_dict(
         ), loader
-    assert half.model.arms.to_dict() == full.model.arms.to_dict()
-    assert half.optim_wrapper.to_dict() == full.optim_wrapper.to_dict()
-    assert [dict(s, end=4000)
-            for s in half.param_scheduler] == full.param_scheduler
-    assert half.param_scheduler[0].end == half.train_cfg.max_iters == 3000
-    assert dict(half.train_cfg, max_iters=4000) == full.train_cfg
+    arms = five.model.arms.to_dict()
+    assert list(arms) == [
+        'student', 'cwd', 'bpkd', 'acam', 'prockd', 'cwd_bf16'
+    ]
+    assert {k: arms[k]
+            for k in ('student', 'cwd', 'bpkd')} == six.model.arms.to_dict()
+    assert five.optim_wrapper.to_dict() == six.optim_wrapper.to_dict()
+    assert five.param_scheduler[0].end == five.train_cfg.max_iters == 3000
+    assert five.train_cfg.val_interval == 500
     teacher = 'mmkd::cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py'
-    assert half.model.teacher.config == teacher
-    assert half.model.teachers.bf16.config == teacher
-    assert half.model.teachers.bf16.precision == 'bf16'
-    assert half.model.teachers.cells == full.model.teachers.cells
-    assert half.model.student.config == (
+    assert five.model.teacher.config == six.model.teacher.config == teacher
+    assert five.model.teachers.bf16.config == teacher
+    cells = Config.fromfile(
+        str(CONFIGS / '_base_' / 'distill' /
+            'prockd_bccd-cells_camvid-arm.py'))
+    assert five.model.teachers.cells.to_dict() == cells.cells_teacher.to_dict()
+    assert five.model.student.config == (
         'mmkd::cwd/pspnet_r18w32-d8_1xb4-1k_camvid-120x90.py')
-
-
-CAMVID6 = 'comparison/comparison_pspnet-r18-d8_pspnet-r18w8-d8_plain-cwd-bpkd_1xb4-12k_camvid-120x90.py'  # noqa: E501
 
 
 def test_narrow_student_comparison_is_the_trio_at_120x90():
@@ -172,26 +160,45 @@ def test_narrow_student_comparison_is_the_trio_at_120x90():
     assert narrow.param_scheduler[0].end == narrow.train_cfg.max_iters
 
 
-def test_bccd_round_two_is_round_one_with_the_narrow_pair():
-    """BCCD round 2: round 1's arms and losses, the quarter-width student
-    (64 FPN channels) aligned to the RetinaNet-R18 teacher's 256 by each
-    loss's own 1x1 mapping, the teacher's 24-epoch schedule stretched to
-    48 epochs."""
-    two, one = (Config.fromfile(str(CONFIGS / c)) for c in (BCCD2, BCCD))
+BCCD_METHODS = {
+    'cwd': ('acam/cwd_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
+            'teacher'),
+    'acam': ('acam/acam_retinanet-r50_retinanet-r18_1xb4-12e_bccd.py',
+             'teacher'),
+    'prockd': ('prockd/prockd_resnet18-camvid-tiles_retinanet-r18-fpn_1xb4-'
+               '12e_bccd.py', 'tiles'),
+}
+
+
+def test_bccd_round_two_is_the_bccd_methods_with_the_narrow_pair():
+    """BCCD round 2: the losses of the shipped BCCD configs (CWD and
+    ACAM-KD from configs/acam/, ProC-KD from configs/prockd/ with its
+    tiles teacher), the quarter-width student (64 FPN channels) aligned to
+    the RetinaNet-R18 teacher's 256 by each loss's own 1x1 mapping, the
+    teacher's 24-epoch schedule stretched to 48 epochs."""
+    two = Config.fromfile(str(CONFIGS / BCCD2))
     assert two.model.student.config == (
         'mmkd::acam/retinanet_r18w16_fpn64_1xb4-12e_bccd.py')
     assert two.model.teacher.config == (
         'mmkd::acam/retinanet_r18_fpn_1xb4-24e_bccd.py')
-    assert two.model.teachers.to_dict() == one.model.teachers.to_dict()
-    arms_two, arms_one = two.model.arms.to_dict(), one.model.arms.to_dict()
-    assert arms_two.keys() == arms_one.keys()
+    arms = two.model.arms.to_dict()
+    assert list(arms) == ['student', 'cwd', 'acam', 'prockd']
+    assert arms['student'] == {}
     align = dict(
         type='mmkd.ChannelAlignConnector', in_channels=64, out_channels=256)
-    for name, loss in arms_one['cwd']['losses'].items():
-        assert arms_two['cwd']['losses'][name] == dict(loss, connector=align)
-    for arm, loss in (('acam', 'loss_acam'), ('prockd', 'loss_prockd')):
-        assert arms_two[arm]['losses'][loss] == dict(
-            arms_one[arm]['losses'][loss], student_channels=64)
+    for arm, (single, teacher) in BCCD_METHODS.items():
+        method = Config.fromfile(str(CONFIGS / single)).model.to_dict()
+        losses = method['losses']
+        for name, loss in losses.items():
+            if arm == 'cwd':
+                losses[name] = dict(loss, connector=align)
+            else:
+                losses[name] = dict(loss, student_channels=64)
+        assert _losses(arms[arm]['losses']) == _losses(losses, teacher), arm
+        if arm == 'prockd':
+            ours = two.model.teachers.tiles.to_dict()
+            for key in ('config', 'model', 'preprocessing'):
+                assert ours.get(key) == method['teacher'].get(key), key
     teacher = Config.fromfile(
         str(CONFIGS / 'acam' / 'retinanet_r18_fpn_1xb4-24e_bccd.py'))
     assert teacher.train_cfg.max_epochs == 24

@@ -1,6 +1,6 @@
 # The CamVid teacher of configs/cwd/ at half resolution (120x90, crop
 # 88x112; configs/_base_/datasets/camvid_120x90.py): PSPNet-R18-D8 from
-# scratch. Round 5 of docs/comparison.md trains it 5,000 iterations:
+# scratch. Round 5 of docs/experiments/camvid.md trains it 5,000 iterations:
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py \
 #     --cfg-options train_cfg.max_iters=5000 param_scheduler.0.end=5000
 _base_ = [

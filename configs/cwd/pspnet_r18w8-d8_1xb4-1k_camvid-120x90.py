@@ -1,7 +1,7 @@
 # The narrowest CamVid student at half resolution (120x90): PSPNet with a
 # ResNet-18-D8 of an eighth of the width (8 base channels, 1/64 of the
 # teacher's convolution weights), from scratch. Round 6 of
-# docs/comparison.md uses it: wider students trained long enough reach or
+# docs/experiments/camvid.md uses it: wider students trained long enough reach or
 # pass the PSPNet-R18-D8 teacher at this resolution.
 _base_ = ['./pspnet_r18-d8_1xb4-1k_camvid-120x90.py']
 model = dict(

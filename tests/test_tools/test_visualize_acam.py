@@ -49,8 +49,8 @@ def test_draws_an_arm_of_a_comparison(tmp_path):
 
     image = sorted((CAMVID / 'val').glob('*.png'))[0]
     config = str(ROOT / 'configs' / 'comparison' /
-                 'comparison_pspnet-r18-d8_pspnet-r18w32-d8_'
-                 'plain-cwd-bpkd-acam_1xb4-1k_camvid-240x180.py')
+                 'comparison_pspnet-r18-d8_pspnet-r18w32-d8_plain-cwd-bpkd-'
+                 'acam-prockd-cwdbf16_1xb4-3k_camvid-120x90.py')
     out = tmp_path / 'arm.png'
     main([
         config,

@@ -1,6 +1,6 @@
 # CamVid at half the resolution of camvid_240x180.py (the same files,
 # resized to 120x90 on loading; crop 88x112): a quarter of the pixels, for
-# CPU experiments that must finish within hours (docs/comparison.md, round
+# CPU experiments that must finish within hours (docs/experiments/camvid.md, round
 # 5). mIoU is still computed against the 240x180 labels: mmseg resizes the
 # prediction back to the label's shape.
 _base_ = ['./camvid_240x180.py']
