@@ -27,11 +27,14 @@ setup(
     # configs and tools ship inside the package (mmkd/.mim/configs and
     # mmkd/.mim/tools, links to configs/ and tools/ in the source tree), so
     # `mmkd::cwd/...` resolves after `pip install`, like `mmdet::` and
-    # `mmseg::`, and `mim train mmkd CONFIG` finds mmkd's tools/train.py.
+    # `mmseg::`, and `mim train mmkd CONFIG` finds mmkd's tools/train.py;
+    # `mim search mmkd` reads mmkd/.mim/model-index.yml (a link to
+    # model-index.yml) and the configs' metafile.yml files it imports.
     package_data={
         'mmkd': [
             '.mim/model-index.yml', '.mim/configs/**/*.py',
-            '.mim/configs/**/*.md', '.mim/tools/*.py', '.mim/tools/*.sh',
+            '.mim/configs/**/*.md', '.mim/configs/**/*.yml',
+            '.mim/tools/*.py', '.mim/tools/*.sh',
             '.mim/tools/analysis/*.py'
         ]
     },
