@@ -14,8 +14,9 @@ from mmengine.registry import MODELS, DefaultScope
 
 import mmkd  # noqa: F401  (lets configs name mmkd::)
 from mmkd.distillers import (ComparisonOptimWrapperConstructor,
-                             DistillComparison, model_config)
+                             DistillComparison, Distiller, model_config)
 from mmkd.distillers.builder import load_model_config
+from mmkd.hooks.distill_health import _distillers
 from mmkd.utils import student_only
 from tests.utils import make_batch
 
@@ -142,10 +143,27 @@ def test_one_training_iteration(path):
                 optimizer=dict(type='SGD', lr=1e-5),
                 arms=cfg.optim_wrapper.get('arms')))(
                     model)
+    # the step measures every term's gradient, as DistillHealthHook asks
+    distills = isinstance(model, (Distiller, DistillComparison))
+    distillers = _distillers(model) if distills else {}
+    for arm in distillers.values():
+        arm.health_check = 'taps'
     log = model.train_step(batch, optim)
     assert all(math.isfinite(float(v.detach())) for v in log.values()), log
     if distiller:
         assert any('distill.' in k for k in log), log
+    if distills:
+        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+        assert 'mmkd.DistillHealthHook' in hooks, hooks
+    for prefix, arm in distillers.items():
+        terms = {
+            key
+            for keys in arm._distill_keys.values()
+            for key, is_term in keys.items() if is_term
+        }
+        assert set(arm.health) == terms, (prefix, arm.health, terms)
+        for row in arm.health.values():
+            assert math.isfinite(row['grad_norm']), row
 
 
 def test_user_config_inherits_mmkd_config(tmp_path):

@@ -30,3 +30,7 @@ model = dict(
             student_channels=19,
             teacher_channels=19,
             num_masks=19)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -26,3 +26,7 @@ model = dict(
             student_channels=11,
             teacher_channels=11,
             num_masks=11)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -32,3 +32,7 @@ model = dict(
             teacher_channels=256,
             num_levels=5,
             num_masks=6)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

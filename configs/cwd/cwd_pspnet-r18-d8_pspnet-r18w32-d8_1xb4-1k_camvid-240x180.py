@@ -24,3 +24,7 @@ model = dict(
             teacher='decode_head.conv_seg',
             tau=1.0,
             loss_weight=5.0)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -24,3 +24,7 @@ model = dict(
             loss_weight=10.0)
         for i in range(5)
     })
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -20,3 +20,7 @@ model = dict(
             teacher='decode_head.conv_seg',
             edge_weight=0.5,
             body_weight=3.0)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

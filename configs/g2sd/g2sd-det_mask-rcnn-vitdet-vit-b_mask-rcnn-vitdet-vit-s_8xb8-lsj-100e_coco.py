@@ -48,4 +48,7 @@ model = dict(
             num_levels=5,
             feat_weight=0.001,
             cls_weight=0.1)))
-custom_hooks = [dict(type='mmkd.DistillScheduleHook', warmup=500)]
+custom_hooks = [
+    dict(type='mmkd.DistillScheduleHook', warmup=500),
+    dict(type='mmkd.DistillHealthHook', interval=50)
+]

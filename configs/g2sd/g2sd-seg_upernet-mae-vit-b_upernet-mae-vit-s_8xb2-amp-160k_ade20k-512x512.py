@@ -77,3 +77,7 @@ param_scheduler = [
         end=160000,
         by_epoch=False)
 ]
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -39,3 +39,7 @@ model = dict(
             connector=dict(type='mmkd.SpatialAlignConnector'),
             tau=1.0,
             loss_weight=2.5)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

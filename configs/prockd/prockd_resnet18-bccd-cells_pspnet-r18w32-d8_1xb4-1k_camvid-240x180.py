@@ -40,3 +40,7 @@ model = dict(
             num_prototypes=72,
             gamma=1.0,
             logits_module='decode_head.conv_seg')))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -38,3 +38,7 @@ model = dict(
             gamma=1.0,
             logits_module='bbox_head.retina_cls',
             logit_activation='sigmoid')))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

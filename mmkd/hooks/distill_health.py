@@ -13,6 +13,10 @@ from mmkd.registry import HOOKS
 __all__ = ['DistillHealthHook']
 
 _MASK_MEAN = '_mask_s_mean'  # ACAM-KD's spatial-mask statistics
+# Figures written to the log (the term's value is logged as its loss, and
+# the task's gradient norm is grad_norm / ratio).
+_LOGGED = ('ratio', 'cos', 'grad_norm', 'balance_scale', 'param_ratio',
+           'param_cos', 'param_grad_norm')
 
 
 def _distillers(model) -> Dict[str, object]:
@@ -42,8 +46,7 @@ class DistillHealthHook(Hook):
     tensors the term reads (its tap), and logs per term, under
     ``health/<term>/...`` (``health/<arm>/<term>/...`` in a comparison):
     ``ratio`` (term / task gradient norm), ``cos`` (cosine between the two),
-    ``grad_norm``, ``task_grad_norm``, ``value``, and ``balance_scale``
-    where ``loss_balance`` is on. With ``student_params=True`` the same
+    ``grad_norm``, and ``balance_scale`` where ``loss_balance`` is on. With ``student_params=True`` the same
     figures over all the student's parameters are added (``param_ratio``,
     ``param_cos``): one extra backward pass per term and check.
 
@@ -124,7 +127,8 @@ class DistillHealthHook(Hook):
                 task = row.pop('task_value')
                 term = prefix + key[len('distill.'):]
                 for stat, value in row.items():
-                    hub.update_scalar(f'train/health/{term}/{stat}', value)
+                    if stat in _LOGGED:
+                        hub.update_scalar(f'train/health/{term}/{stat}', value)
                 self._judge(runner, distiller, term, key, row, task)
             for key, value in outputs.items():
                 if key.startswith(prefix +

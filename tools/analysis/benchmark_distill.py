@@ -4,6 +4,7 @@ a teacher inference forward, on the same batch.
     python tools/analysis/benchmark_distill.py CONFIG [--size H W]
         [--batch N] [--iters N] [--warmup N] [--device cpu|cuda]
         [--skip-timing] [--skip-memory] [--teacher-precision fp32|bf16|fp16]
+        [--health-interval N]
 
 Works on any Distiller config, segmentation (fake blocky labels of the
 config's classes) or detection (fake boxes of its classes). The batch is
@@ -68,26 +69,41 @@ def build(config, device, size, teacher_precision=None):
             num_classes_of(model.student))
 
 
-def make_phases(model, batch):
+def make_phases(model, batch, optim_wrapper=None):
     """Callables for one step of each phase, and the shape of the batch the
-    models receive (after the data preprocessor)."""
+    models receive (after the data preprocessor).
+
+    ``optim_wrapper``: a callable from parameters to an optimizer wrapper
+    (default: mmengine's ``OptimWrapper`` over SGD); the floor's teacher
+    forward runs in the student wrapper's context, e.g. the autocast of an
+    ``AmpOptimWrapper``, as the distillation step's teacher does."""
+    if optim_wrapper is None:
+
+        def optim_wrapper(params):
+            return OptimWrapper(torch.optim.SGD(params, lr=1e-4))
+
     student, teacher = model.student, model.teacher
     # The floor's teacher forward is in fp32 whatever the distillation
     # step's teacher runs in: a low-precision teacher is measured against it.
     teacher = copy.deepcopy(teacher).float()
-    opt_s = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
-    opt_d = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
+    opt_s = optim_wrapper(student.parameters())
+    opt_d = optim_wrapper(model.parameters())
     data = model.data_preprocessor(batch, True)
 
     def teacher_step():
-        with torch.no_grad():
+        with torch.no_grad(), opt_s.optim_context(teacher):
             teacher(data['inputs'], data['data_samples'], mode='tensor')
+
+    def checked_step():  # a step on which DistillHealthHook checks
+        model.health_check = 'taps'
+        model.train_step(batch, opt_d)
+        model.health_check = None
 
     return dict(
         student=lambda: student.train_step(batch, opt_s),
         teacher=teacher_step,
-        distill=lambda: model.train_step(batch, opt_d)), tuple(
-            data['inputs'].shape)
+        distill=lambda: model.train_step(batch, opt_d),
+        health=checked_step), tuple(data['inputs'].shape)
 
 
 def sync(device):
@@ -137,6 +153,11 @@ def main(argv=None):
         help="the distillation step's teacher precision (default: the "
         "config's); the floor's teacher forward is always fp32")
     parser.add_argument(
+        '--health-interval',
+        type=int,
+        help='also time a step with a DistillHealthHook check and print '
+        'its cost, alone and spread over this interval')
+    parser.add_argument(
         '--memory-phase', choices=PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -150,9 +171,10 @@ def main(argv=None):
                 measure_memory_here(phases, args.memory_phase, args.device)))
         return
 
-    times = {p: [float('nan')] for p in PHASES}
+    timed = PHASES + ('health', ) if args.health_interval else PHASES
+    times = {p: [float('nan')] for p in timed}
     for i in range(0 if args.skip_timing else args.warmup + args.iters):
-        for phase in PHASES:
+        for phase in timed:
             sync(args.device)
             start = time.perf_counter()
             phases[phase]()
@@ -205,6 +227,14 @@ def main(argv=None):
         print(f'| {label} | {med[phase]:.3f} | {min(times[phase]):.3f} | '
               f'{max(times[phase]):.3f} | {memory[phase]:.0f} |')
     print(f'ratio distill / (student + teacher): {med["distill"] / floor:.3f}')
+    if args.health_interval:
+        extra = med['health'] - med['distill']
+        print(f'a step with a DistillHealthHook check: {med["health"]:.3f} s '
+              f'(one check: {extra * 1e3:+.1f} ms, '
+              f'{100 * extra / med["distill"]:+.1f}% of a step; at interval '
+              f'{args.health_interval}: '
+              f'{100 * extra / args.health_interval / med["distill"]:+.2f}% '
+              'of the training time)')
 
 
 if __name__ == '__main__':

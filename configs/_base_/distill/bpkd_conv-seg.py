@@ -14,3 +14,7 @@ model = dict(
             teacher='decode_head.conv_seg',
             edge_weight=50.0,
             body_weight=20.0)))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

@@ -25,3 +25,7 @@ model = dict(
         checkpoint=swin_ckpt,
         preprocessing='own',
         strict=False))
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

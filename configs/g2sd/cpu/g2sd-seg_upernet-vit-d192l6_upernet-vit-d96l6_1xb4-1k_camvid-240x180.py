@@ -49,3 +49,7 @@ param_scheduler = [
         by_epoch=False)
 ]
 randomness = dict(seed=0)
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]
