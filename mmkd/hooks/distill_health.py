@@ -46,9 +46,10 @@ class DistillHealthHook(Hook):
     tensors the term reads (its tap), and logs per term, under
     ``health/<term>/...`` (``health/<arm>/<term>/...`` in a comparison):
     ``ratio`` (term / task gradient norm), ``cos`` (cosine between the two),
-    ``grad_norm``, and ``balance_scale`` where ``loss_balance`` is on. With ``student_params=True`` the same
-    figures over all the student's parameters are added (``param_ratio``,
-    ``param_cos``): one extra backward pass per term and check.
+    ``grad_norm``, and ``balance_scale`` where ``loss_balance`` is on.
+    With ``student_params=True`` the same figures over all the student's
+    parameters are added (``param_ratio``, ``param_cos``): one extra
+    backward pass per term and check.
 
     It warns once per term and kind, naming the figures and the fix, when
     over ``patience`` checks in a row a term's gradient is above
