@@ -43,9 +43,11 @@ def distill_runner(tmp: Path,
                    iters: int = 1,
                    student: dict = None,
                    teacher: dict = None,
+                   model_overrides: dict = None,
                    **cfg) -> Runner:
     """A Runner of a tiny PSPNet pair on 64x64 shapes, one image per step
-    per sample, no validation."""
+    per sample, no validation; ``model_overrides``: more Distiller
+    arguments."""
     data = tmp / 'shapes'
     if not data.is_dir():
         generate_shapes(str(data), num_train=4, num_val=2, size=64)
@@ -60,7 +62,8 @@ def distill_runner(tmp: Path,
             type='mmkd.Distiller',
             student=student or dict(model=tiny_pspnet(width=16)),
             teacher=teacher,
-            losses=copy.deepcopy(losses)),
+            losses=copy.deepcopy(losses),
+            **(model_overrides or {})),
         work_dir=str(tmp / 'work'),
         train_dataloader=dict(
             batch_size=2,

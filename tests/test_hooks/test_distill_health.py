@@ -235,3 +235,36 @@ def test_cosine_nonfinite_collapse_and_mask_judgements():
     for _ in range(3):
         hook._judge_mask(Run, 'distill.loss_acam_l1_mask_s_mean', 0.4)
     assert not messages
+
+
+def test_runner_resume_restores_the_balance(tmp_path):
+    """The scales fixed after the warm-up are in the checkpoint, and a
+    resumed run continues with them (it does not measure again)."""
+    losses = dict(loss_cwd=CWD)
+    balance = dict(warmup_iters=2, target=0.5)
+    checkpoint = dict(
+        checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False))
+    first = distill_runner(
+        tmp_path / 'a',
+        losses,
+        iters=3,
+        default_hooks=checkpoint,
+        model_overrides=dict(loss_balance=balance))
+    first.train()
+    scales = first.model.loss_balance.scales
+    assert set(scales) == {'distill.loss_cwd'} and scales['distill.loss_cwd']
+    saved = torch.load(
+        tmp_path / 'a' / 'work' / 'iter_3.pth', weights_only=False)
+    assert saved['state_dict']['loss_balance._extra_state']['scales'] == \
+        scales
+    resumed = distill_runner(
+        tmp_path / 'a',
+        losses,
+        iters=3,
+        default_hooks=checkpoint,
+        model_overrides=dict(loss_balance=balance),
+        resume=True,
+        load_from=str(tmp_path / 'a' / 'work' / 'iter_3.pth'))
+    resumed.train()
+    assert resumed.model.loss_balance.scales == scales
+    assert resumed.model.loss_balance.steps == 2
