@@ -181,7 +181,7 @@ class Distiller(HidesTeachers, BaseModel):
         teacher_stop_early (bool): End each teacher's forward once its taps
             have fired. Defaults to True.
         loss_balance (dict, optional): Arguments of
-            :class:`mmkd.distillers.health.LossBalance`, e.g.
+            :class:`mmkd.distillers.LossBalance`, e.g.
             ``dict(warmup_iters=200, target=1.0)``: measure each term's
             gradient against the task loss's over a warm-up (terms held out
             of the total meanwhile), then scale each term so that its
@@ -293,7 +293,7 @@ class Distiller(HidesTeachers, BaseModel):
         #: parameters, ``'params'``) into :attr:`health`.
         self.health_check: Optional[str] = None
         #: term log key -> figures of the last check (see
-        #: :func:`mmkd.distillers.health.gradient_health`).
+        #: :func:`mmkd.distillers.gradient_health`).
         self.health: Dict[str, Dict[str, float]] = {}
 
     def init_weights(self) -> None:
