@@ -398,7 +398,7 @@ class Distiller(HidesTeachers, BaseModel):
             }
             health = gradient_health(task, terms, reads)
             if balance is not None and balance.measuring:
-                balance.observe(health, terms)
+                balance.observe(health, terms, scale)
             if self.health_check:
                 if self.health_check == 'params':
                     params = [

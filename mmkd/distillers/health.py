@@ -167,12 +167,17 @@ class LossBalance(nn.Module):
             return 0.0
         return self.scales.get(key, 1.0)
 
-    def observe(self, health: Dict[str, Dict[str, float]],
-                keys: Iterable[str]) -> None:
+    def observe(self,
+                health: Dict[str, Dict[str, float]],
+                keys: Iterable[str],
+                schedule: float = 1.0) -> None:
         """Count one training step of measurements; fix the scales after
-        the warm-up. ``health`` holds the unscaled terms' figures."""
+        the warm-up. ``health`` holds the figures of the terms before
+        balancing, at the schedule factor ``schedule``
+        (``mmkd.DistillScheduleHook``), which is divided out: the balance
+        and the schedule then compose."""
         for key in keys:
-            ratio = health.get(key, {}).get('ratio', math.nan)
+            ratio = health.get(key, {}).get('ratio', math.nan) / schedule
             if self.balances(key) and math.isfinite(ratio):
                 self.ratio_sums[key] = self.ratio_sums.get(key, 0.) + ratio
                 self.counts[key] = self.counts.get(key, 0) + 1

@@ -140,6 +140,18 @@ def test_balance_holds_terms_out_then_fixes_their_ratio(teacher_ckpt):
     assert other.loss_balance.steps == 2
 
 
+def test_balance_divides_out_the_schedule_factor():
+    """Measured at a DistillScheduleHook factor of 0.5, a term's ratio is
+    that of the unscheduled term halved: the fixed scale is target / the
+    unscheduled ratio, and the schedule then multiplies it."""
+    balance = LossBalance(warmup_iters=1, target=2.0)
+    assert balance.scale('distill.a') == 0.0  # held out while measuring
+    balance.observe(dict(a=dict(ratio=5.0)), ['a'], schedule=0.5)
+    assert balance.scales == dict(a=0.2)
+    keyed = LossBalance(warmup_iters=1, target={'a': 1.0})
+    assert keyed.scale('b') == 1.0  # not balanced: applied from the start
+
+
 def test_balance_validates():
     with pytest.raises(ValueError, match='warmup_iters'):
         LossBalance(warmup_iters=0)
