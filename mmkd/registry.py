@@ -9,6 +9,7 @@ import importlib.util
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -16,7 +17,7 @@ from mmengine.registry import Registry
 
 __all__ = [
     'MODELS', 'HOOKS', 'DATASETS', 'LOOPS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'installed'
+    'MODEL_WRAPPERS', 'installed'
 ]
 
 
@@ -58,3 +59,9 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmkd',
     locations=['mmkd.distillers', 'mmkd.optim'])
+# The DDP wrapper of a comparison run (one DistributedDataParallel per arm).
+MODEL_WRAPPERS = Registry(
+    'model_wrapper',
+    parent=MMENGINE_MODEL_WRAPPERS,
+    scope='mmkd',
+    locations=['mmkd.distillers'])

@@ -53,12 +53,11 @@ def setup_cpu_distributed(cfg) -> None:
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     cfg.env_cfg.dist_cfg.backend = 'gloo'
     # device_ids=None: mmengine defaults them to [LOCAL_RANK], a GPU index
+    # (also for a config's own wrapper, e.g. a comparison's)
     cfg.setdefault(
         'model_wrapper_cfg',
-        dict(
-            type='MMDistributedDataParallel',
-            broadcast_buffers=False,
-            device_ids=None))
+        dict(type='MMDistributedDataParallel', broadcast_buffers=False))
+    cfg.model_wrapper_cfg.setdefault('device_ids', None)
     if not dist.is_initialized():
         dist.init_process_group('gloo')
 

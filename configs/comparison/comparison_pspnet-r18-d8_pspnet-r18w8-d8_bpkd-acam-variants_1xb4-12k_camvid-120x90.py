@@ -13,6 +13,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py',
     '../_base_/distill/bpkd-acam-variants_camvid-arms.py',
+    '../_base_/comparison_ddp.py',  # DDP: one wrapper per arm
 ]
 custom_imports = dict(
     imports=['mmkd', 'mmdet.models.losses'], allow_failed_imports=False)

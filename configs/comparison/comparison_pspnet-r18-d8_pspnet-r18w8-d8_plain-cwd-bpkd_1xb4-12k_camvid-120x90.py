@@ -15,6 +15,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py',
     '../_base_/distill/plain-cwd-bpkd_camvid-arms.py',
+    '../_base_/comparison_ddp.py',  # DDP: one wrapper per arm
 ]
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 train_dataloader = dict(batch_size=4)

@@ -17,6 +17,7 @@ _base_ = [
     '../_base_/datasets/bccd_224.py',
     '../_base_/schedules/schedule_12e_det_cpu.py',
     'mmdet::_base_/default_runtime.py',
+    '../_base_/comparison_ddp.py',  # DDP: one wrapper per arm
 ]
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 default_hooks = dict(

@@ -6,25 +6,33 @@ arms side by side (a plain student and one Distiller per method), each with
 its own student copy, losses and optimizer, on the same batches from the same
 initial weights, with one teacher forward per batch. Validation evaluates
 every arm (:class:`ComparisonValLoop`) and writes a table and a plot to the
-work dir. See docs/comparison.md.
+work dir. Under DDP each arm is wrapped in its own DistributedDataParallel
+(:class:`ComparisonDistributedDataParallel`). See docs/comparison.md.
 """
 import copy
 import logging
 import numbers
 import os.path as osp
 from collections import OrderedDict
+from contextlib import ExitStack, contextmanager
 from typing import Dict, List, Optional
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
+from mmengine.device import get_device
 from mmengine.logging import print_log
-from mmengine.model import BaseModel, ModuleDict
+from mmengine.model import (BaseModel, MMDistributedDataParallel,
+                            MMSeparateDistributedDataParallel, ModuleDict,
+                            is_model_wrapper)
 from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
                             OptimWrapperDict)
 from mmengine.runner import ValLoop
+from torch.nn.parallel import DistributedDataParallel
 
-from mmkd.registry import LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmkd.registry import (LOOPS, MODEL_WRAPPERS, MODELS,
+                           OPTIM_WRAPPER_CONSTRUCTORS)
 from .builder import build_model
 from .distiller import Distiller
 from .taps import closest_names
@@ -32,8 +40,13 @@ from .teacher import HidesTeachers, Teacher, build_teachers
 
 __all__ = [
     'DistillComparison', 'ComparisonOptimWrapperConstructor',
-    'ComparisonValLoop'
+    'ComparisonValLoop', 'ComparisonDistributedDataParallel'
 ]
+
+#: What a comparison config sets to train under DDP (tools/dist_train.sh);
+#: configs/_base_/comparison_ddp.py holds it for the shipped comparisons.
+WRAPPER_SETTING = ("model_wrapper_cfg=dict(type='mmkd.ComparisonDistributed"
+                   "DataParallel')")
 
 
 def _rng_state() -> tuple:
@@ -56,6 +69,18 @@ def _take_grad_norm(wrapper: OptimWrapper) -> Optional[torch.Tensor]:
     clipping arm's), so it is taken out and logged as ``<arm>/grad_norm``."""
     logged = wrapper.message_hub.log_scalars.pop('train/grad_norm', None)
     return None if logged is None else torch.tensor(logged.current())
+
+
+def _check_arms_container(model: nn.Module) -> None:
+    """The arms are still the comparison's own ModuleDict: mmengine's
+    MMSeparateDistributedDataParallel wraps them all in one DDP."""
+    if not isinstance(model._modules['arms'], _Arms):
+        raise TypeError(
+            'DistillComparison: its arms were wrapped together in one '
+            f'{type(model._modules["arms"]).__name__} (mmengine\'s '
+            'MMSeparateDistributedDataParallel does that), but each arm '
+            'steps its own optimizer and needs its own DDP: set '
+            f'{WRAPPER_SETTING} in the config')
 
 
 def _student(arm: nn.Module) -> nn.Module:
@@ -160,6 +185,8 @@ class DistillComparison(HidesTeachers, BaseModel):
                 teacher_stop_early=teacher_stop_early,
                 **arm)
         self.active_arm = next(iter(self.arms))
+        #: name -> the arm's DDP, under DDP only (:meth:`wrap_arms`)
+        self.ddp_arms: Dict[str, nn.Module] = {}
         self._arm_rng: Optional[Dict[str, tuple]] = None
         self._non_finite: set = set()  # arms already warned about
 
@@ -178,6 +205,28 @@ class DistillComparison(HidesTeachers, BaseModel):
             if isinstance(arm, Distiller):
                 arm.distill_scale = value
 
+    # --- DDP: one wrapper per arm -----------------------------------------
+    def wrap_arms(self, wrap) -> None:
+        """Give each arm that has trainable parameters its own DDP,
+        ``wrap(arm)``; its training forward goes through it, so the backward
+        averages that arm's gradients across processes. Called by
+        :class:`ComparisonDistributedDataParallel`.
+
+        The wrappers are kept in a plain dict, outside the module tree (as
+        the teachers are): ``arms``, ``state_dict()``, checkpoints, hooks
+        and tools see the bare arms, in one process or many.
+        """
+        self.ddp_arms = {
+            name: wrap(arm)
+            for name, arm in self.arms.items()
+            if any(p.requires_grad for p in arm.parameters())
+        }
+
+    def __deepcopy__(self, memo):
+        # a copy (EMAHook's averaged model) trains nothing: no DDPs
+        memo[id(self.ddp_arms)] = {}
+        return super().__deepcopy__(memo)
+
     # --- training -------------------------------------------------------
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
         if not isinstance(optim_wrapper, OptimWrapperDict):
@@ -185,6 +234,7 @@ class DistillComparison(HidesTeachers, BaseModel):
                 'DistillComparison trains each arm with its own optimizer: '
                 "set optim_wrapper=dict(constructor='mmkd.ComparisonOptim"
                 "WrapperConstructor', ...) in the config")
+        self._check_distributed()
         data = self.data_preprocessor(data, True)
         if self._arm_rng is None:
             state = _rng_state()
@@ -194,10 +244,14 @@ class DistillComparison(HidesTeachers, BaseModel):
             for name, arm in self.arms.items():
                 _set_rng_state(self._arm_rng[name])
                 wrapper = optim_wrapper[name]
-                with wrapper.optim_context(arm):
+                # Under DDP the forward goes through the arm's own DDP, so
+                # the backward in update_params all-reduces this arm's
+                # gradients (optim_context skips that while accumulating).
+                forward = self.ddp_arms.get(name, arm)
+                with wrapper.optim_context(forward):
                     # the teachers run in the first Distiller arm only;
                     # the others get the same records (Teacher.reuse_records)
-                    losses = arm(**data, mode='loss')
+                    losses = forward(**data, mode='loss')
                 total, arm_log = arm.parse_losses(losses)
                 self._warn_if_non_finite(name, total, arm_log)
                 wrapper.update_params(total)
@@ -211,6 +265,26 @@ class DistillComparison(HidesTeachers, BaseModel):
             for hidden in self.teachers.values():
                 hidden.forget()
         return log
+
+    def _check_distributed(self) -> None:
+        """Under DDP every arm that trains must be in its own
+        DistributedDataParallel, or its ranks drift apart silently."""
+        _check_arms_container(self)
+        if not (dist.is_available() and dist.is_initialized()
+                and dist.get_world_size() > 1):
+            return
+        bare = [
+            name for name, arm in self.arms.items()
+            if name not in self.ddp_arms and any(p.requires_grad
+                                                 for p in arm.parameters())
+        ]
+        if bare:
+            raise RuntimeError(
+                f'DistillComparison trains on {dist.get_world_size()} '
+                f'processes, but the arms {bare} are not wrapped in '
+                'DistributedDataParallel, so their gradients would not be '
+                f'averaged across processes: set {WRAPPER_SETTING} in the '
+                'config')
 
     def _warn_if_non_finite(self, name: str, total: torch.Tensor,
                             arm_log: dict) -> None:
@@ -235,8 +309,13 @@ class DistillComparison(HidesTeachers, BaseModel):
     # --- evaluation: the active arm's student ------------------------------
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
-            raise RuntimeError('DistillComparison.train_step trains the arms '
-                               'one by one; there is no single loss')
+            raise RuntimeError(
+                'DistillComparison.train_step trains the arms one by one, '
+                'each with its own optimizer; there is no single loss. Under '
+                'DDP (tools/dist_train.sh) mmengine\'s default '
+                'MMDistributedDataParallel asks for one: set '
+                f'{WRAPPER_SETTING} in the config (the shipped comparison '
+                "configs list '../_base_/comparison_ddp.py' in _base_)")
         return self.student_of(self.active_arm)(inputs, data_samples, mode)
 
 
@@ -272,11 +351,22 @@ class ComparisonOptimWrapperConstructor:
         return Config._merge_a_into_b(change, ConfigDict(cfg))
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
+        # the runner builds the optimizers before the first step: the place
+        # to name the wrapper a distributed comparison needs
+        if is_model_wrapper(model) and not isinstance(
+                model, ComparisonDistributedDataParallel):
+            raise TypeError(
+                f'mmkd.DistillComparison is wrapped in '
+                f'{type(model).__name__}, which cannot train its arms (each '
+                'steps its own optimizer, and each needs its own DDP): set '
+                f'{WRAPPER_SETTING} in the config (the shipped comparison '
+                "configs list '../_base_/comparison_ddp.py' in _base_)")
         model = getattr(model, 'module', model)
         if not isinstance(model, DistillComparison):
             raise TypeError('mmkd.ComparisonOptimWrapperConstructor is for '
                             'mmkd.DistillComparison models, not '
                             f'{type(model).__name__}')
+        _check_arms_container(model)
         for name in self.arm_changes:
             if name not in model.arms:
                 raise KeyError(
@@ -376,3 +466,62 @@ class ComparisonValLoop(ValLoop):
         fig.tight_layout()
         fig.savefig(path, dpi=100)
         plt.close(fig)
+
+
+@MODEL_WRAPPERS.register_module()
+class ComparisonDistributedDataParallel(MMSeparateDistributedDataParallel):
+    """DDP for a :class:`DistillComparison`: each arm in its own
+    :class:`~mmengine.model.MMDistributedDataParallel`.
+
+    ``model_wrapper_cfg = dict(type='mmkd.ComparisonDistributedDataParallel')``
+    (``configs/_base_/comparison_ddp.py``, listed by the shipped comparison
+    configs).
+
+    mmengine's default wrapper runs one ``forward(mode='loss')`` per step,
+    which a comparison does not have: its arms step one by one, each with
+    its own optimizer. mmengine's ``MMSeparateDistributedDataParallel``
+    calls the model's own ``train_step`` but wraps each direct child, so all
+    arms would share one DDP that expects every arm's gradients in each
+    backward. This wrapper calls the comparison's ``train_step`` too, and
+    gives each arm that has trainable parameters (its student and, for a
+    Distiller, its losses' connectors, masks and prototypes) its own DDP
+    (:meth:`DistillComparison.wrap_arms`): the backward of one arm averages
+    that arm's gradients across processes, as a single run of that arm
+    would under DDP. The teachers are hidden from DDP (a plain dict of
+    :class:`Teacher`), so DDP neither waits for nor broadcasts them.
+
+    Args:
+        module (DistillComparison): The comparison.
+        broadcast_buffers (bool): As for DDP. Defaults to False (BN running
+            statistics stay per process, as under mmengine's default).
+        find_unused_parameters (bool): As for DDP. Defaults to False.
+        **kwargs: Passed to each arm's DDP (e.g. ``device_ids``).
+    """
+
+    def __init__(self,
+                 module: nn.Module,
+                 broadcast_buffers: bool = False,
+                 find_unused_parameters: bool = False,
+                 **kwargs) -> None:
+        if not isinstance(module, DistillComparison):
+            raise TypeError('mmkd.ComparisonDistributedDataParallel wraps a '
+                            'mmkd.DistillComparison, not '
+                            f'{type(module).__name__}; other models use '
+                            "mmengine's MMDistributedDataParallel")
+        # As MMSeparateDistributedDataParallel: DistributedDataParallel's own
+        # __init__ is not run (this object holds the arms' DDPs).
+        super(DistributedDataParallel, self).__init__()
+        self.module = module.to(get_device())
+        module.wrap_arms(lambda arm: MMDistributedDataParallel(
+            module=arm,
+            broadcast_buffers=broadcast_buffers,
+            find_unused_parameters=find_unused_parameters,
+            **kwargs))
+
+    @contextmanager
+    def no_sync(self):
+        """Every arm's DDP skips its all-reduce (gradient accumulation)."""
+        with ExitStack() as stack:
+            for ddp in self.module.ddp_arms.values():
+                stack.enter_context(ddp.no_sync())
+            yield
