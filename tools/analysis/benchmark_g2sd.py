@@ -49,7 +49,16 @@ def build(config: str, device: str):
     return model.to(device).train()
 
 
-def make_phases(model, batch: int, device: str):
+def make_phases(model, batch: int, device: str, optim_wrapper=None):
+    """One step of each phase, and the shape of the batch. ``optim_wrapper``:
+    a callable from parameters to an optimizer wrapper (default: mmengine's
+    ``OptimWrapper`` over AdamW); every phase runs in its context (an
+    ``AmpOptimWrapper``'s autocast)."""
+    if optim_wrapper is None:
+
+        def optim_wrapper(params):
+            return OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
+
     size = model.backbone.patch_resolution[0] * model.backbone.patch_embed.\
         projection.stride[0]
     g = torch.Generator().manual_seed(0)
@@ -61,16 +70,18 @@ def make_phases(model, batch: int, device: str):
     hidden = model.teachers['teacher']
     target = hidden.records(inputs, None, noise=noise)[model.target_tap]
     params = [p for p in model.parameters() if p.requires_grad]
-    opt_s = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
-    opt_g = OptimWrapper(torch.optim.AdamW(params, lr=1e-4))
+    opt_s = optim_wrapper(params)
+    opt_g = optim_wrapper(params)
 
     def student_step():
-        latent, mask, ids = model.backbone(inputs, noise=noise)
-        loss = model.criterion(model.neck(latent, ids), target, mask)
+        with opt_s.optim_context(model):
+            latent, mask, ids = model.backbone(inputs, noise=noise)
+            loss = model.criterion(model.neck(latent, ids), target, mask)
         opt_s.update_params(loss)
 
     def teacher_forward():
-        hidden.records(inputs, None, noise=noise)
+        with opt_s.optim_context(model):
+            hidden.records(inputs, None, noise=noise)
 
     return dict(
         student=student_step,
