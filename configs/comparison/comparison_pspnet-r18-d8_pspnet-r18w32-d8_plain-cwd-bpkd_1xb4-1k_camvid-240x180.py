@@ -30,3 +30,7 @@ optim_wrapper = dict(
     constructor='mmkd.ComparisonOptimWrapperConstructor',
     arms={{_base_.plain_cwd_bpkd_optim_arms}})
 val_cfg = dict(type='mmkd.ComparisonValLoop')
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]

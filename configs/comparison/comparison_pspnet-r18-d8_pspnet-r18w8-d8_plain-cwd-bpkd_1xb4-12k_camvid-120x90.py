@@ -1,5 +1,5 @@
-# Round 6 of the CamVid tables (docs/comparison.md): plain student, CWD and
-# BPKD (configs/_base_/distill/plain-cwd-bpkd_camvid-arms.py) at half the
+# Round 6 of the CamVid tables (docs/experiments/camvid.md): plain student,
+# CWD and BPKD (configs/_base_/distill/plain-cwd-bpkd_camvid-arms.py) at half the
 # resolution (configs/_base_/datasets/camvid_120x90.py), for 12,000
 # iterations (a plain student gains 3 mIoU from an 8,000 to a 12,000
 # schedule), with the student of an eighth of the width (8 base channels;
@@ -43,3 +43,7 @@ param_scheduler = [
 train_cfg = dict(max_iters=12000, val_interval=1000)
 default_hooks = dict(checkpoint=dict(interval=1000, max_keep_ckpts=2))
 val_cfg = dict(type='mmkd.ComparisonValLoop')
+
+# Logs each distillation term's gradient against the task loss's and warns
+# when distillation hurts (docs/health.md).
+custom_hooks = [dict(type='mmkd.DistillHealthHook', interval=50)]
