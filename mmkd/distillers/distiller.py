@@ -387,8 +387,7 @@ class Distiller(HidesTeachers, BaseModel):
                 if is_term:
                     terms[key], term_entries[key] = losses[key], entry
         balance = self.loss_balance
-        factors = {key: balance.scale(key)
-                   for key in terms} if balance is not None else {}
+        health = None
         if self.training and torch.is_grad_enabled() and (
                 self.health_check or (balance and balance.measuring)):
             task = _task_loss({k: losses[k] for k in task_keys})
@@ -399,22 +398,26 @@ class Distiller(HidesTeachers, BaseModel):
             health = gradient_health(task, terms, reads)
             if balance is not None and balance.measuring:
                 balance.observe(health, terms, scale)
-            if self.health_check:
-                if self.health_check == 'params':
-                    params = [
-                        p for p in self.student.parameters() if p.requires_grad
-                    ]
-                    for key, row in gradient_health(task, terms,
-                                                    {k: params
-                                                     for k in terms}).items():
-                        health[key].update({
-                            f'param_{k}': v
-                            for k, v in row.items() if k != 'value'
-                        })
-                self.health = {
-                    key: _scaled(row, factors.get(key, 1.0))
-                    for key, row in health.items()
-                }
+        # after observing: the warm-up's steps use the running mean
+        factors = {key: balance.scale(key)
+                   for key in terms} if balance is not None else {}
+        if health is not None and self.health_check:
+            if self.health_check == 'params':
+                params = [
+                    p for p in self.student.parameters() if p.requires_grad
+                ]
+                over_params = gradient_health(task, terms,
+                                              {k: params
+                                               for k in terms})
+                for key, row in over_params.items():
+                    health[key].update({
+                        f'param_{k}': v
+                        for k, v in row.items() if k != 'value'
+                    })
+            self.health = {
+                key: _scaled(row, factors.get(key, 1.0))
+                for key, row in health.items()
+            }
         for key, factor in factors.items():
             losses[key] = losses[key] * factor
         return losses

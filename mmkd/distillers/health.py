@@ -115,12 +115,13 @@ def gradient_health(
 class LossBalance(nn.Module):
     """Fix each distillation term's scale from its measured gradient.
 
-    For the first ``warmup_iters`` training steps the terms are measured
-    but left out of the total loss (the student trains on its own loss), and
-    the ratio of each term's gradient to the task's (on the tensors the
-    term reads) is averaged. Then each term is scaled by
-    ``target / mean ratio``, so that its gradient is ``target`` times the
-    task's, and the scales stay fixed. The step count, the sums and the
+    On each of the first ``warmup_iters`` training steps the ratio of each
+    term's gradient to the task's (on the tensors the term reads) is
+    measured before the term is applied, and the term is scaled by
+    ``target / mean ratio so far``; after the warm-up the scale is fixed at
+    ``target / mean ratio`` over the warm-up, so that the term's gradient
+    is about ``target`` times the task's. Distillation thus acts from the
+    first step. The step count, the sums and the
     scales are saved in checkpoints (``get_extra_state``) and restored on
     resume.
 
@@ -159,13 +160,22 @@ class LossBalance(nn.Module):
     def measuring(self) -> bool:
         return self.scales is None
 
+    def _target(self, key: str) -> float:
+        return self.target[key] if isinstance(self.target,
+                                              dict) else self.target
+
     def scale(self, key: str) -> float:
-        """The factor on term ``key``: 0 while measuring, then fixed."""
+        """The factor on term ``key``: during the warm-up ``target`` over
+        the mean ratio measured so far (this step's included; 0 before a
+        finite ratio was measured), then fixed."""
         if not self.balances(key):
             return 1.0
-        if self.scales is None:
+        if self.scales is not None:
+            return self.scales.get(key, 1.0)
+        if not self.counts.get(key):
             return 0.0
-        return self.scales.get(key, 1.0)
+        mean = self.ratio_sums[key] / self.counts[key]
+        return self._target(key) / mean if mean > 0 else 1.0
 
     def observe(self,
                 health: Dict[str, Dict[str, float]],
@@ -183,12 +193,7 @@ class LossBalance(nn.Module):
                 self.counts[key] = self.counts.get(key, 0) + 1
         self.steps += 1
         if self.steps >= self.warmup_iters:
-            self.scales = {}
-            for key, total in self.ratio_sums.items():
-                mean = total / self.counts[key]
-                target = self.target[key] if isinstance(self.target,
-                                                        dict) else self.target
-                self.scales[key] = target / mean if mean > 0 else 1.0
+            self.scales = {key: self.scale(key) for key in self.counts}
 
     def get_extra_state(self) -> dict:
         return dict(

@@ -10,13 +10,24 @@ from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
 
-__all__ = ['DistillHealthHook']
+__all__ = ['DistillHealthHook', 'health_name']
 
 _MASK_MEAN = '_mask_s_mean'  # ACAM-KD's spatial-mask statistics
 # Figures written to the log (the term's value is logged as its loss, and
 # the task's gradient norm is grad_norm / ratio).
 _LOGGED = ('ratio', 'cos', 'grad_norm', 'balance_scale', 'param_ratio',
            'param_cos', 'param_grad_norm')
+
+
+def health_name(key: str) -> str:
+    """A term's name in the ``health/`` keys: its log key without
+    ``distill.`` and without ``loss`` (``distill.loss_bpkd_edge`` ->
+    ``bpkd_edge``), since mmengine's LogProcessor averages any key holding
+    ``loss`` over its window, which would mix several checks."""
+    name = key[len('distill.'):] if key.startswith('distill.') else key
+    for part in ('loss_', '_loss', 'loss'):
+        name = name.replace(part, '')
+    return name or key
 
 
 def _distillers(model) -> Dict[str, object]:
@@ -64,7 +75,7 @@ class DistillHealthHook(Hook):
             iteration 0). Defaults to 50.
         student_params (bool): Also measure over all student parameters.
             Defaults to False.
-        ratio_threshold (float): Defaults to 10.
+        ratio_threshold (float): Defaults to 30.
         cos_threshold (float): Defaults to -0.2.
         patience (int): Checks in a row before a warning. Defaults to 3.
         collapse_fraction (float): Defaults to 1e-3.
@@ -76,7 +87,7 @@ class DistillHealthHook(Hook):
         self,
         interval: int = 50,
         student_params: bool = False,
-        ratio_threshold: float = 10.0,
+        ratio_threshold: float = 30.0,
         cos_threshold: float = -0.2,
         patience: int = 3,
         collapse_fraction: float = 1e-3,
@@ -126,11 +137,11 @@ class DistillHealthHook(Hook):
             for key, row in health.items():
                 row = dict(row)
                 task = row.pop('task_value')
-                term = prefix + key[len('distill.'):]
+                term = prefix + health_name(key)
                 for stat, value in row.items():
                     if stat in _LOGGED:
                         hub.update_scalar(f'train/health/{term}/{stat}', value)
-                self._judge(runner, distiller, term, key, row, task)
+                self._judge(runner, distiller, prefix + key, key, row, task)
             for key, value in outputs.items():
                 if key.startswith(prefix +
                                   'distill.') and key.endswith(_MASK_MEAN):

@@ -112,15 +112,20 @@ def test_distiller_health_matches_hand_gradients(teacher_ckpt):
     assert losses['distill.loss_cwd'].item() == pytest.approx(term.item())
 
 
-def test_balance_holds_terms_out_then_fixes_their_ratio(teacher_ckpt):
+def test_balance_scales_terms_from_the_first_step_then_fixes(teacher_ckpt):
     model = build(
         teacher_ckpt,
         dict(loss_bpkd=BPKD),
         loss_balance=dict(warmup_iters=2, target=0.5))
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))
-    for _ in range(2):  # warm-up: terms measured, left out of the total
-        log = model.train_step(seg_batch(), optim)
-        assert log['distill.loss_bpkd_edge'].item() == 0
+    model.health_check = 'taps'
+    model.train_step(seg_batch(), optim)
+    # the first step is scaled by its own measurement: ratio == target
+    for key, row in model.health.items():
+        assert row['ratio'] == pytest.approx(0.5, rel=1e-6), key
+        assert 0 < row['balance_scale'] < 1, key
+    model.health_check = None
+    model.train_step(seg_batch(), optim)
     scales = dict(model.loss_balance.scales)
     assert set(scales) == {'distill.loss_bpkd_edge', 'distill.loss_bpkd_body'}
     model.health_check = 'taps'
@@ -190,11 +195,14 @@ def test_ratio_warning_fires_on_an_overweighted_term(tmp_path):
     heavy = dict(loss_cwd=dict(CWD, loss_weight=1e4))
     runner, warned = run_with_hook(tmp_path, heavy, 3,
                                    dict(interval=1, patience=2))
-    assert any("'loss_cwd'" in m and 'x the task' in m and 'loss_weight' in m
-               for m in warned), warned
+    assert any(
+        "'distill.loss_cwd'" in m and 'x the task' in m and 'loss_weight' in m
+        for m in warned), warned
     scalars = runner.message_hub.log_scalars
-    assert 'train/health/loss_cwd/ratio' in scalars
-    assert scalars['train/health/loss_cwd/ratio'].current() > 10
+    # no 'loss' in the keys: mmengine would average them over its window
+    assert not any('loss' in k for k in scalars if '/health/' in k)
+    assert 'train/health/cwd/ratio' in scalars
+    assert scalars['train/health/cwd/ratio'].current() > 30
 
 
 def test_no_warning_on_a_light_term(tmp_path):

@@ -17,7 +17,7 @@ import os.path as osp
 import statistics
 from collections import defaultdict
 
-RATIO_THRESHOLD = 10.0  # DistillHealthHook's default
+RATIO_THRESHOLD = 30.0  # DistillHealthHook's default
 
 
 def read_health(work_dir: str) -> dict:
@@ -78,7 +78,7 @@ def main(argv=None):
                   f'{statistics.median(values):.3g} / {values[-1]:.3g} | '
                   f'{cos_med if cos_med is None else round(cos_med, 3)} |')
     ax_ratio.axhline(
-        RATIO_THRESHOLD, color='grey', linestyle='--', label='warning (10x)')
+        RATIO_THRESHOLD, color='grey', linestyle='--', label=f'warning ({RATIO_THRESHOLD:g}x)')
     ax_ratio.set_yscale('log')
     ax_ratio.set_title('term gradient / task gradient (on the taps)')
     ax_cos.axhline(0, color='grey', linewidth=0.5)
