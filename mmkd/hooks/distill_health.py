@@ -71,8 +71,9 @@ class DistillHealthHook(Hook):
     mean leaves ``mask_range``.
 
     Args:
-        interval (int): Iterations between checks (the first is at
-            iteration 0). Defaults to 50.
+        interval (int): Iterations between checks: the first step, then
+            every ``interval``-th (the LoggerHook's iterations at the same
+            interval). Defaults to 50.
         student_params (bool): Also measure over all student parameters.
             Defaults to False.
         ratio_threshold (float): Defaults to 30.
@@ -111,7 +112,9 @@ class DistillHealthHook(Hook):
         self._warned = set()
 
     def _checks(self, runner) -> bool:
-        return runner.iter % self.interval == 0
+        # the first step, then the steps the LoggerHook writes at the same
+        # interval (so a log line shows the figures of its own iteration)
+        return runner.iter == 0 or (runner.iter + 1) % self.interval == 0
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
         model = runner.model.module if is_model_wrapper(
