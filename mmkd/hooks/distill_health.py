@@ -15,6 +15,9 @@ __all__ = ['DistillHealthHook', 'health_name']
 _MASK_MEAN = '_mask_s_mean'  # ACAM-KD's spatial-mask statistics
 # Figures written to the log (the term's value is logged as its loss, and
 # the task's gradient norm is grad_norm / ratio).
+# The ratio the ratio warning suggests: BPKD helped on generated shapes at
+# 5-7x (and hurt at 480x); docs/experiments/health.md.
+_HEALTHY_RATIO = 5.0
 _LOGGED = ('ratio', 'cos', 'grad_norm', 'balance_scale', 'param_ratio',
            'param_cos', 'param_grad_norm')
 
@@ -178,16 +181,17 @@ class DistillHealthHook(Hook):
                 'check the teacher\'s checkpoint and precision.')
         high = math.isfinite(ratio) and ratio > self.ratio_threshold
         if self._streak((term, 'ratio'), high):
-            factor = ratio
             self._warn(
                 term, 'ratio',
                 f'{where} sends the student a gradient {ratio:.1f}x the '
                 f'task loss\'s (over {self.patience} checks up to iteration '
                 f'{it}): the student is trained for the teacher, hardly for '
-                f'its labels. Divide its weight by about {factor:.0f} '
-                f'({weight or "its weight"}), or set '
+                f'its labels. Divide its weight ({weight or "its weight"}) '
+                f'by about {ratio / _HEALTHY_RATIO:.0f}, for a gradient '
+                f'about {_HEALTHY_RATIO:g}x the task\'s, or set '
                 'loss_balance=dict(warmup_iters=200, target=1.0) on the '
-                'Distiller to fix its gradient at the task\'s.')
+                'Distiller to scale each term to the task\'s gradient '
+                '(docs/health.md).')
         against = math.isfinite(cos) and cos < self.cos_threshold
         if self._streak((term, 'cos'), against):
             self._warn(
