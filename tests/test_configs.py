@@ -16,7 +16,7 @@ import mmkd  # noqa: F401  (lets configs name mmkd::)
 from mmkd.distillers import (ComparisonOptimWrapperConstructor,
                              DistillComparison, Distiller, model_config)
 from mmkd.distillers.builder import load_model_config
-from mmkd.hooks.distill_health import _distillers
+from mmkd.hooks.distill_health import distillers_of
 from mmkd.utils import student_only
 from tests.utils import make_batch
 
@@ -145,7 +145,7 @@ def test_one_training_iteration(path):
                     model)
     # the step measures every term's gradient, as DistillHealthHook asks
     distills = isinstance(model, (Distiller, DistillComparison))
-    distillers = _distillers(model) if distills else {}
+    distillers = distillers_of(model) if distills else {}
     for arm in distillers.values():
         arm.health_check = 'taps'
     log = model.train_step(batch, optim)

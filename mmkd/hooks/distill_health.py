@@ -10,7 +10,7 @@ from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
 
-__all__ = ['DistillHealthHook', 'health_name']
+__all__ = ['DistillHealthHook', 'health_name', 'distillers_of']
 
 _MASK_MEAN = '_mask_s_mean'  # ACAM-KD's spatial-mask statistics
 # Figures written to the log (the term's value is logged as its loss, and
@@ -33,7 +33,7 @@ def health_name(key: str) -> str:
     return name or key
 
 
-def _distillers(model) -> Dict[str, object]:
+def distillers_of(model) -> Dict[str, object]:
     """``prefix -> Distiller``: the model itself (prefix ''), or each arm of
     a DistillComparison that distils (prefix 'arm/')."""
     from mmkd.distillers import DistillComparison, Distiller
@@ -123,7 +123,7 @@ class DistillHealthHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         mode = self.mode if self._checks(runner) else None
-        for distiller in _distillers(model).values():
+        for distiller in distillers_of(model).values():
             distiller.health_check = mode
 
     def after_train_iter(self,
@@ -137,7 +137,7 @@ class DistillHealthHook(Hook):
             runner.model) else runner.model
         hub = runner.message_hub
         outputs = outputs or {}
-        for prefix, distiller in _distillers(model).items():
+        for prefix, distiller in distillers_of(model).items():
             distiller.health_check = None
             health, distiller.health = distiller.health, {}
             for key, row in health.items():

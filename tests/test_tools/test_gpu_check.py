@@ -40,6 +40,7 @@ def test_cpu_subset_writes_a_row_per_run_and_precision(tmp_path, capfd):
         assert row['updated'] > 0.5  # the steps moved the weights
         assert row['peak_mb'] is None  # GPU memory: CUDA rows only
         assert row['floor'] == 'student step + teacher forward (fp32 teacher)'
+        assert row['health_finite'] is True  # a checked step, every term
     # ACAM-KD's attention asked SDPA for a kernel; CWD has none
     assert rows[2]['sdpa_backend'] in ('flash', 'efficient', 'cudnn', 'math')
     assert rows[0]['sdpa_backend'] is None

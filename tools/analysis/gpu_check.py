@@ -31,7 +31,10 @@ round also timing the step's floor, and writes one JSON row (one line of
   first attention level, P3 for RetinaNet's FPN (``mmkd.ops.sdpa_backend``:
   ``flash``, ``efficient``, ``cudnn``, or ``math``, which builds the N x N
   matrix); the choice depends on dtype, width and device, not on the number
-  of tokens, so the small batch answers for full-size inputs.
+  of tokens, so the small batch answers for full-size inputs;
+- ``health_finite``: one more step with a DistillHealthHook check (the
+  gradients of every term and of the task loss on the taps, under the
+  run's precision) gave finite figures (None without a Distiller).
 
 The table of the rows is printed at the end. AMP is mmengine's
 ``AmpOptimWrapper`` (dynamic loss scale for fp16). Without CUDA the script
@@ -60,6 +63,7 @@ from mmengine.registry import MODELS, OPTIM_WRAPPERS, DefaultScope
 
 import mmkd  # noqa: F401  (registers mmkd)
 from mmkd.distillers.builder import load_model_config
+from mmkd.hooks.distill_health import distillers_of
 from mmkd.utils import fake_batch, fit_preprocessor
 
 HERE = Path(__file__).resolve().parent
@@ -371,6 +375,7 @@ def check(name: str, precision: str, args) -> dict:
             torch.cuda.reset_peak_memory_stats()
         bad_keys.update(nonfinite_keys(built.phases['step']()))
         sync(device)
+        health = health_figures(built)
     if device.startswith('cuda'):
         row['peak_mb'] = round(torch.cuda.max_memory_allocated() / 2**20)
         row['step_extra_mb'] = round(
@@ -399,8 +404,29 @@ def check(name: str, precision: str, args) -> dict:
         step_s=round(med['step'], 4),
         floor_s=round(floor, 4),
         ratio=round(med['step'] / floor, 3),
-        sdpa_backend=sdpa[0] if sdpa else None)
+        sdpa_backend=sdpa[0] if sdpa else None,
+        health_finite=health)
     return row
+
+
+def health_figures(built: Built):
+    """One more step with a DistillHealthHook check on every Distiller
+    (autograd.grad of each term and the task loss under the run's
+    precision): whether every term's gradient norm is finite; None for a
+    model without a Distiller (D-FINE, G2SD's generic stage)."""
+    try:
+        distillers = distillers_of(built.model)
+    except TypeError:
+        return None
+    for distiller in distillers.values():
+        distiller.health_check = 'taps'
+    try:
+        built.phases['step']()
+    finally:
+        for distiller in distillers.values():
+            distiller.health_check = None
+    rows = [r for d in distillers.values() for r in d.health.values()]
+    return bool(rows) and all(math.isfinite(r['grad_norm']) for r in rows)
 
 
 def device_name(device: str) -> str:
@@ -436,7 +462,7 @@ def list_ops() -> set:
 def print_table(rows: list) -> None:
     cols = ('run', 'precision', 'ok', 'finite_losses', 'finite_params',
             'updated', 'devices_ok', 'step_s', 'ratio', 'peak_mb',
-            'sdpa_backend')
+            'sdpa_backend', 'health_finite')
     print('| ' + ' | '.join(cols) + ' |')
     print('|' + '---|' * len(cols))
     for row in rows:
