@@ -33,9 +33,8 @@ setup(
     package_data={
         'mmkd': [
             '.mim/model-index.yml', '.mim/configs/**/*.py',
-            '.mim/configs/**/*.md', '.mim/configs/**/*.yml',
-            '.mim/tools/*.py', '.mim/tools/*.sh',
-            '.mim/tools/analysis/*.py'
+            '.mim/configs/**/*.md', '.mim/configs/**/*.yml', '.mim/tools/*.py',
+            '.mim/tools/*.sh', '.mim/tools/analysis/*.py'
         ]
     },
     include_package_data=True,

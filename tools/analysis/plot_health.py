@@ -78,7 +78,10 @@ def main(argv=None):
                   f'{statistics.median(values):.3g} / {values[-1]:.3g} | '
                   f'{cos_med if cos_med is None else round(cos_med, 3)} |')
     ax_ratio.axhline(
-        RATIO_THRESHOLD, color='grey', linestyle='--', label=f'warning ({RATIO_THRESHOLD:g}x)')
+        RATIO_THRESHOLD,
+        color='grey',
+        linestyle='--',
+        label=f'warning ({RATIO_THRESHOLD:g}x)')
     ax_ratio.set_yscale('log')
     ax_ratio.set_title('term gradient / task gradient (on the taps)')
     ax_cos.axhline(0, color='grey', linewidth=0.5)
