@@ -207,3 +207,26 @@ def test_bccd_round_two_is_the_bccd_methods_with_the_narrow_pair():
     assert warmup == teacher.param_scheduler[0]
     assert steps == dict(
         teacher.param_scheduler[1], end=48, milestones=[32, 44])
+
+
+def test_round7_is_round6_with_the_variant_arms():
+    """Round 7 (docs/experiments/camvid.md) keeps round 6's pair, data,
+    schedule and its three arms, and adds the BPKD and ACAM-KD readings."""
+    six = Config.fromfile(str(CONFIGS / CAMVID6)).to_dict()
+    seven = Config.fromfile(
+        str(CONFIGS / CAMVID6.replace('plain-cwd-bpkd',
+                                      'bpkd-acam-variants'))).to_dict()
+    arms6, arms7 = six['model'].pop('arms'), seven['model'].pop('arms')
+    assert {k: arms7[k] for k in arms6} == arms6
+    assert list(arms7) == [
+        'student', 'cwd', 'bpkd', 'bpkd_global', 'bpkd_tenth', 'bpkd_balanced',
+        'acam', 'acam_detach', 'acam_identity', 'mse'
+    ]
+    assert arms7['bpkd_global']['losses']['loss_bpkd'][
+        'edge_norm'] == 'global_count'
+    assert arms7['acam_identity']['losses']['loss_acam']['align'] == \
+        'identity'
+    assert six['model'] == seven['model']
+    for key in ('train_cfg', 'param_scheduler', 'train_dataloader',
+                'custom_hooks', 'model_wrapper_cfg'):
+        assert six.get(key) == seven.get(key), key
