@@ -183,10 +183,11 @@ class Distiller(HidesTeachers, BaseModel):
         loss_balance (dict, optional): Arguments of
             :class:`mmkd.distillers.LossBalance`, e.g.
             ``dict(warmup_iters=200, target=1.0)``: measure each term's
-            gradient against the task loss's over a warm-up (terms held out
-            of the total meanwhile), then scale each term so that its
-            gradient is ``target`` times the task's. The scales are logged
-            by :class:`mmkd.DistillHealthHook` and saved in checkpoints.
+            gradient against the task loss's on every warm-up step and
+            scale the term by ``target`` over the mean ratio so far, then
+            keep the warm-up's scale, so that the term's gradient is about
+            ``target`` times the task's. The scales are logged by
+            :class:`mmkd.DistillHealthHook` and saved in checkpoints.
             Defaults to None (the configured weights).
         student_init_from_teacher (dict, optional): ``dict(prefixes=[...])``
             to start those student modules (e.g. ``neck``, ``bbox_head``)
@@ -387,20 +388,22 @@ class Distiller(HidesTeachers, BaseModel):
                 if is_term:
                     terms[key], term_entries[key] = losses[key], entry
         balance = self.loss_balance
+        measuring = balance is not None and balance.measuring
         health = None
-        if self.training and torch.is_grad_enabled() and (
-                self.health_check or (balance and balance.measuring)):
-            task = _task_loss({k: losses[k] for k in task_keys})
+        if self.training and torch.is_grad_enabled() and (self.health_check
+                                                          or measuring):
+            # the student's own total, by the rule that sums it for training
+            task, _ = self.parse_losses({k: losses[k] for k in task_keys})
             reads = {
                 key: grad_tensors(student[entry.student_tap])
                 for key, entry in term_entries.items()
             }
             health = gradient_health(task, terms, reads)
-            if balance is not None and balance.measuring:
+            if measuring:
                 balance.observe(health, terms, scale)
         # after observing: the warm-up's steps use the running mean
         factors = {key: balance.scale(key)
-                   for key in terms} if balance is not None else {}
+                   for key in terms} if balance is not None else None
         if health is not None and self.health_check:
             if self.health_check == 'params':
                 params = [
@@ -415,10 +418,10 @@ class Distiller(HidesTeachers, BaseModel):
                         for k, v in row.items() if k != 'value'
                     })
             self.health = {
-                key: _scaled(row, factors.get(key, 1.0))
+                key: _scaled(row, factors and factors[key])
                 for key, row in health.items()
             }
-        for key, factor in factors.items():
+        for key, factor in (factors or {}).items():
             losses[key] = losses[key] * factor
         return losses
 
@@ -426,8 +429,8 @@ class Distiller(HidesTeachers, BaseModel):
         """The loss argument that weights term ``key`` (for messages)."""
         for name, entry in self.distill_losses.items():
             if key in self._distill_keys.get(name, {}):
-                return f'losses.{name}.{entry.weight_arg(key)}' \
-                    if entry.weight_arg(key) else None
+                arg = entry.weight_arg(key)
+                return f'losses.{name}.{arg}' if arg else None
         return None
 
     def parse_losses(
@@ -459,21 +462,13 @@ class Distiller(HidesTeachers, BaseModel):
         return total, OrderedDict(log_vars)
 
 
-def _task_loss(losses: Dict[str, torch.Tensor]) -> torch.Tensor:
-    """The student's own total, by mmengine's rule (keys with ``loss``)."""
-    parts = [
-        value.mean() if isinstance(value, torch.Tensor) else sum(
-            v.mean() for v in value) for key, value in losses.items()
-        if 'loss' in key
-    ]
-    return sum(parts) if parts else torch.zeros(())
-
-
-def _scaled(row: Dict[str, float], factor: float) -> Dict[str, float]:
-    """A term's figures once multiplied by ``factor`` (a balance scale)."""
-    if factor == 1.0:
-        return dict(row)
+def _scaled(row: Dict[str, float],
+            factor: Optional[float]) -> Dict[str, float]:
+    """A term's figures once multiplied by its balance scale ``factor``
+    (None: no ``loss_balance``)."""
     out = dict(row)
+    if factor is None:
+        return out
     for key in ('value', 'grad_norm', 'ratio', 'param_grad_norm',
                 'param_ratio'):
         if key in out:

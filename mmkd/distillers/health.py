@@ -42,18 +42,20 @@ def _grads(value: torch.Tensor,
 
 
 def _sq_dot(grads, reference) -> torch.Tensor:
-    """``[|g|^2, |r|^2, <g, r>]`` over lists of gradients (None = 0), fp32."""
-    out = torch.zeros(3, dtype=torch.float64)
+    """``[|g|^2, |r|^2, <g, r>]`` over lists of gradients (None = 0), in
+    float64 on the CPU (one transfer)."""
+    sums = [0., 0., 0.]
     for g, r in zip(grads, reference):
         g = None if g is None else g.detach().double()
         r = None if r is None else r.detach().double()
         if g is not None:
-            out[0] += g.square().sum().cpu()
+            sums[0] = sums[0] + g.square().sum()
         if r is not None:
-            out[1] += r.square().sum().cpu()
+            sums[1] = sums[1] + r.square().sum()
         if g is not None and r is not None:
-            out[2] += (g * r).sum().cpu()
-    return out
+            sums[2] = sums[2] + (g * r).sum()
+    return torch.stack(
+        [torch.as_tensor(v, dtype=torch.float64).cpu() for v in sums])
 
 
 def gradient_health(
@@ -79,6 +81,7 @@ def gradient_health(
         so every process gets the figures of the whole batch (norms are
         those of the mean loss over the processes).
     """
+    task = torch.as_tensor(task)  # a student without loss keys gives 0
     task_grads: Dict[tuple, list] = {}
     rows = []
     for name, term in terms.items():

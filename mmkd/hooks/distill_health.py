@@ -35,8 +35,11 @@ def health_name(key: str) -> str:
 
 def distillers_of(model) -> Dict[str, object]:
     """``prefix -> Distiller``: the model itself (prefix ''), or each arm of
-    a DistillComparison that distils (prefix 'arm/')."""
+    a DistillComparison that distils (prefix 'arm/'); a model wrapper (DDP)
+    is looked through."""
     from mmkd.distillers import DistillComparison, Distiller
+    if is_model_wrapper(model):
+        model = model.module
     if isinstance(model, Distiller):
         return {'': model}
     if isinstance(model, DistillComparison):
@@ -120,10 +123,8 @@ class DistillHealthHook(Hook):
         return runner.iter == 0 or (runner.iter + 1) % self.interval == 0
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         mode = self.mode if self._checks(runner) else None
-        for distiller in distillers_of(model).values():
+        for distiller in distillers_of(runner.model).values():
             distiller.health_check = mode
 
     def after_train_iter(self,
@@ -133,11 +134,9 @@ class DistillHealthHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self._checks(runner):
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         hub = runner.message_hub
         outputs = outputs or {}
-        for prefix, distiller in distillers_of(model).items():
+        for prefix, distiller in distillers_of(runner.model).items():
             distiller.health_check = None
             health, distiller.health = distiller.health, {}
             for key, row in health.items():
