@@ -1,7 +1,7 @@
 """The main job in one command: distil a small segmenter on generated data.
 
     python tools/demo.py [--method bpkd|cwd] [--seeds 0 1]
-                         [--work-dir work_dirs/demo]
+                         [--work-dir work_dirs/demo] [--threads 2]
 
 1. draws the shapes dataset (discs, squares, triangles; data/shapes-v2),
 2. trains the teacher, or reuses the one cached for the same config and data,
@@ -13,26 +13,41 @@
 Everything runs on the CPU, without downloads, through mmengine's Runner
 and the configs in configs/demo/. The runners' full logs (hooks, configs,
 loss lines) go to the work dir, not to the terminal.
+
+The same numbers on any x86-64 machine, as far as the stack allows: the
+runs are deterministic (mmengine's ``randomness``), use a fixed number of
+threads (``--threads``, 2 by default, whatever the machine has) and pin
+the CPU kernels to one instruction set (AVX2, which every x86-64 server
+of the last decade has) through the variables below, which must be set
+before torch loads; set any of them yourself to override it.
 """
-import argparse
-import contextlib
-import hashlib
 import os
-import os.path as osp
-import shutil
-import sys
-import time
-import warnings
 
-import numpy as np
-import torch
-from mmengine.config import Config
-from mmengine.hooks import Hook
-from mmengine.runner import Runner
+KERNEL_PINS = dict(
+    ATEN_CPU_CAPABILITY='avx2',  # torch's own vectorised kernels
+    ONEDNN_MAX_CPU_ISA='AVX2',  # oneDNN's convolutions
+    MKL_CBWR='AVX2')  # MKL's matrix products, reproducible mode
+for _name, _value in KERNEL_PINS.items():
+    os.environ.setdefault(_name, _value)
 
-import mmkd  # noqa: F401  (registers mmkd, applies the stack fixes)
-from mmkd.datasets.shapes import CLASSES, PALETTE, VERSION
-from mmkd.evaluation.boundary import SegBoundaryMetricAccumulator
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import hashlib  # noqa: E402
+import os.path as osp  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmkd  # noqa: F401,E402  (registers mmkd, applies the stack fixes)
+from mmkd.datasets.shapes import CLASSES, PALETTE, VERSION  # noqa: E402
+from mmkd.evaluation.boundary import SegBoundaryMetricAccumulator  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
@@ -120,7 +135,7 @@ def make_cfg(path: str, work_dir: str, seed: int, **options) -> Config:
     cfg.experiment_name = name
     if cfg.get('visualizer'):
         cfg.visualizer.name = name
-    cfg.randomness = dict(seed=seed)
+    cfg.randomness = dict(seed=seed, deterministic=True)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # test() below
     cfg.merge_from_dict(options)
     return cfg
@@ -336,10 +351,25 @@ def schedule_options(iters: int) -> dict:
     }
 
 
+def kernel_settings() -> str:
+    """What decides the numbers besides the configs and seeds: the thread
+    count and the kernels' instruction set."""
+    # torch reports the instruction set its kernels really use (the pin has
+    # no effect when torch was imported before this module); oneDNN and MKL
+    # read their variables when they load, after this module.
+    pins = ', '.join(f'{name}={os.environ.get(name, "")}'
+                     for name in KERNEL_PINS if name != 'ATEN_CPU_CAPABILITY')
+    return (f'{torch.get_num_threads()} threads, torch kernels '
+            f'{torch.backends.cpu.get_cpu_capability()}, {pins}')
+
+
 def teacher_key(iters=None) -> str:
-    """The cached teacher's name: a hash of its config and of the data's
-    version (and of a shortened schedule, if any)."""
-    text = Config.fromfile(TEACHER).pretty_text + VERSION + str(iters)
+    """The cached teacher's name: a hash of its config, of the data's
+    version, of the kernel settings (a teacher trained with others gives
+    other numbers) and of a shortened schedule, if any."""
+    text = (
+        Config.fromfile(TEACHER).pretty_text + VERSION + str(iters) +
+        kernel_settings())
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -358,8 +388,15 @@ def main(argv=None):
         '--iters',
         type=int,
         help='override the schedule (all phases), e.g. 2 for a smoke run')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=2,
+        help='CPU threads for every phase; the numbers depend on it, so it '
+        'is fixed rather than taken from the machine (default 2)')
     args = parser.parse_args(argv)
     quiet_third_party_warnings()
+    torch.set_num_threads(args.threads)
     out = sys.stdout
     begin = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
@@ -370,6 +407,7 @@ def main(argv=None):
         f'mmkd demo: {method} on generated shapes (64x64, 4 classes), '
         f'CPU; logs in {args.work_dir}/',
         file=out)
+    print(f'Deterministic runs, {kernel_settings()}', file=out)
 
     # The teacher is cached by its config and the data version.
     cached = osp.join(args.cache, f'teacher-{teacher_key(args.iters)}.pth')
