@@ -39,7 +39,10 @@ model = dict(
                     teacher='decode_head.conv_seg',
                     student_channels=11,
                     teacher_channels=11,
-                    num_masks=11))),
+                    num_masks=11,
+                    # the paper's reading, mmkd's default when round 5 ran
+                    detach_masks_in_loss=False,
+                    detach_student_in_fusion=False))),
         prockd={{_base_.prockd_arm}},
         cwd_bf16={{_base_.cwd_bf16_arm}}))
 param_scheduler = [

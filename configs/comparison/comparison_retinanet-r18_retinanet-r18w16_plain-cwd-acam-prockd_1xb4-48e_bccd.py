@@ -61,7 +61,10 @@ model = dict(
                     student_channels=64,
                     teacher_channels=256,
                     num_levels=5,
-                    num_masks=6))),
+                    num_masks=6,
+                    # the paper's reading, mmkd's default when round 2 ran
+                    detach_masks_in_loss=False,
+                    detach_student_in_fusion=False))),
         prockd=dict(
             losses=dict(
                 loss_prockd=dict(

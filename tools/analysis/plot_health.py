@@ -21,7 +21,9 @@ RATIO_THRESHOLD = 30.0  # DistillHealthHook's default
 
 
 def read_health(work_dir: str) -> dict:
-    """``{(term, stat): [(iteration, value), ...]}`` of the newest run."""
+    """``{(term, stat): [(iteration, value), ...]}`` of the run, across
+    its resumes: each ``--resume`` writes a new timestamped folder, whose
+    steps replace the earlier folders' from its first step on."""
     files = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
@@ -30,9 +32,18 @@ def read_health(work_dir: str) -> dict:
             'of a run with a LocalVisBackend (the OpenMMLab default '
             'runtimes have one)?')
     series = defaultdict(list)
-    with open(files[-1]) as f:
-        for line in f:
-            row = json.loads(line)
+    for path in files:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f]
+        rows = [
+            row for row in rows if any(k.startswith('health/') for k in row)
+        ]
+        if not rows:
+            continue
+        start = rows[0]['step']
+        for points in series.values():  # superseded by the resumed run
+            points[:] = [p for p in points if p[0] < start]
+        for row in rows:
             for key, value in row.items():
                 if key.startswith('health/') and key.count('/') >= 2:
                     term, stat = key[len('health/'):].rsplit('/', 1)

@@ -6,6 +6,8 @@
 # 1x1 align), with the masks and the fusion's student detached (MasKD's
 # practice), that without the align conv, and a plain MSE on the logits as
 # the no-mask control. CamVid has 11 classes: the logits have 11 channels.
+# Each arm names its readings: the defaults changed after this round
+# (BPKD 'global_count', ACAM-KD masks and fusion detached).
 _cwd = dict(
     type='mmkd.ChannelWiseDivergence',
     student='decode_head.conv_seg',
@@ -19,14 +21,17 @@ _bpkd = dict(
     edge_weight=50.0,
     body_weight=20.0,
     kernel_size=7,
-    ignore_index=255)
+    ignore_index=255,
+    edge_norm='per_class_count')
 _acam = dict(
     type='mmkd.ACAMKDLoss',
     student='decode_head.conv_seg',
     teacher='decode_head.conv_seg',
     student_channels=11,
     teacher_channels=11,
-    num_masks=11)
+    num_masks=11,
+    detach_masks_in_loss=False,
+    detach_student_in_fusion=False)
 _fixed = dict(detach_masks_in_loss=True, detach_student_in_fusion=True)
 bpkd_acam_variant_arms = dict(
     student=dict(),

@@ -13,7 +13,11 @@ model = dict(
             student='decode_head.conv_seg',
             teacher='decode_head.conv_seg',
             edge_weight=50.0,
-            body_weight=20.0)))
+            body_weight=20.0,
+            # Fig. 3(c) read literally, chosen by measurement: the
+            # per-(sample, class) reading ('per_class_count') at 50 / 20 left
+            # a CamVid student 22.7 mIoU below plain training (round 7).
+            edge_norm='global_count')))
 
 # Logs each distillation term's gradient against the task loss's and warns
 # when distillation hurts (docs/health.md).

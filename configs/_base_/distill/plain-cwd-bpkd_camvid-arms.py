@@ -26,6 +26,8 @@ plain_cwd_bpkd_arms = dict(
                 edge_weight=50.0,
                 body_weight=20.0,
                 kernel_size=7,
-                ignore_index=255))))
+                ignore_index=255,
+                # the reading rounds 3-6 ran (mmkd's default until round 7)
+                edge_norm='per_class_count'))))
 plain_cwd_bpkd_optim_arms = dict(
     bpkd=dict(clip_grad=dict(max_norm=35, norm_type=2)))
