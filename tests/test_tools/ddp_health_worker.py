@@ -34,7 +34,10 @@ model = Distiller(
             type='mmkd.BPKDLoss',
             student='decode_head.conv_seg',
             teacher='decode_head.conv_seg',
-            kernel_size=3)))
+            kernel_size=3,
+            # a mean over samples (the default 'global_count' divides by
+            # each process's band pixels, see docs/methods/bpkd.md)
+            edge_norm='per_class_count')))
 model.load_state_dict(torch.load(out / 's.pth'))
 model.train()
 for module in model.student.modules():

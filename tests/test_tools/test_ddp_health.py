@@ -34,7 +34,8 @@ def test_health_figures_under_ddp_equal_one_process(tmp_path):
                 type='mmkd.BPKDLoss',
                 student='decode_head.conv_seg',
                 teacher='decode_head.conv_seg',
-                kernel_size=3)))
+                kernel_size=3,
+                edge_norm='per_class_count')))  # as the worker's
     model.init_weights()
     torch.save(model.state_dict(), tmp_path / 's.pth')
     (tmp_path / 'one').mkdir()
