@@ -3,9 +3,8 @@
 # channels, CamVid at 120x90, 12,000 iterations) with the methods as they
 # ship after round 7, beside the plain student: CWD; BPKD at 50 / 20 with
 # the edge term normalised once by the band's pixel count (the default
-# since round 7) and clipped at 35 as configs/bpkd's CamVid config, and its
-# edge term alone (body weight 0) and body term alone (edge weight 0);
-# ACAM-KD with its masks and fusion detached (the default since round 7). The
+# since round 7) and clipped at 35 as configs/bpkd's CamVid config; ACAM-KD
+# with its masks and fusion detached (the default since round 7). The
 # teacher is round 7's trained 7,000 iterations more, to widen its margin
 # over the converged student (round 7: 1.7 mIoU):
 #   python tools/train.py configs/cwd/pspnet_r18-d8_1xb4-1k_camvid-120x90.py \
@@ -37,24 +36,6 @@ model = dict(
                     kernel_size=7,
                     ignore_index=255,
                     **_logits))),
-        bpkd_edge=dict(
-            losses=dict(
-                loss_bpkd=dict(
-                    type='mmkd.BPKDLoss',
-                    edge_weight=50.0,
-                    body_weight=0.0,
-                    kernel_size=7,
-                    ignore_index=255,
-                    **_logits))),
-        bpkd_body=dict(
-            losses=dict(
-                loss_bpkd=dict(
-                    type='mmkd.BPKDLoss',
-                    edge_weight=0.0,
-                    body_weight=20.0,
-                    kernel_size=7,
-                    ignore_index=255,
-                    **_logits))),
         acam=dict(
             losses=dict(
                 loss_acam=dict(
@@ -63,7 +44,3 @@ model = dict(
                     teacher_channels=11,
                     num_masks=11,
                     **_logits)))))
-# the BPKD arms clip, as configs/bpkd's CamVid config does
-_clip = dict(clip_grad=dict(max_norm=35, norm_type=2))
-optim_wrapper = dict(
-    arms=dict(_delete_=True, bpkd=_clip, bpkd_edge=_clip, bpkd_body=_clip))
