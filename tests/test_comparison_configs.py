@@ -243,3 +243,56 @@ def test_round7_is_round6_with_the_variant_arms():
     for key in ('train_cfg', 'param_scheduler', 'train_dataloader',
                 'custom_hooks', 'model_wrapper_cfg'):
         assert six.get(key) == seven.get(key), key
+
+
+ROUND8 = CAMVID6.replace('plain-cwd-bpkd', 'plain-cwd-bpkd-acam')
+
+
+def test_bpkd_terms_run_is_round8_with_one_term_off():
+    """BPKD's terms alone: round 8's pair, data, schedule and hooks; each
+    arm is round 8's BPKD arm (loss and clip) with one weight at 0."""
+    eight = Config.fromfile(str(CONFIGS / ROUND8)).to_dict()
+    terms = Config.fromfile(
+        str(CONFIGS / ROUND8.replace('plain-cwd-bpkd-acam',
+                                     'plain-bpkdedge-bpkdbody'))).to_dict()
+    arms8, arms = eight['model'].pop('arms'), terms['model'].pop('arms')
+    assert list(arms) == ['student', 'bpkd_edge', 'bpkd_body']
+    bpkd = arms8['bpkd']['losses']['loss_bpkd']
+    assert arms['bpkd_edge']['losses']['loss_bpkd'] == dict(
+        bpkd, body_weight=0.0)
+    assert arms['bpkd_body']['losses']['loss_bpkd'] == dict(
+        bpkd, edge_weight=0.0)
+    clip = eight['optim_wrapper'].pop('arms')['bpkd']
+    assert terms['optim_wrapper'].pop('arms') == dict(
+        bpkd_edge=clip, bpkd_body=clip)
+    assert eight['model'] == terms['model']
+    for key in ('optim_wrapper', 'train_cfg', 'param_scheduler',
+                'train_dataloader', 'val_dataloader', 'custom_hooks',
+                'model_wrapper_cfg'):
+        assert eight.get(key) == terms.get(key), key
+
+
+def test_bccd_round_three_is_round_two_with_the_shipped_acam():
+    """BCCD round 3: round 2 without the ProC-KD arm and its teacher, and
+    ACAM-KD at its shipped defaults (round 2 named the paper's reading)."""
+    two = Config.fromfile(str(CONFIGS / BCCD2)).to_dict()
+    three = Config.fromfile(str(CONFIGS /
+                                BCCD2.replace('-prockd', ''))).to_dict()
+    arms2, arms3 = two['model'].pop('arms'), three['model'].pop('arms')
+    assert list(arms3) == ['student', 'cwd', 'acam']
+    assert arms3['cwd'] == arms2['cwd']
+    acam2 = arms2['acam']['losses']['loss_acam']
+    for switch, paper in PAPER_ACAM.items():
+        assert acam2.pop(switch) == paper
+    acam3 = arms3['acam']['losses']['loss_acam']
+    assert acam3 == acam2
+    assert _with_defaults(acam3) == _with_defaults(
+        dict(acam2, **{k: not v
+                       for k, v in PAPER_ACAM.items()}))
+    assert two['model'].pop('teachers')['tiles']
+    assert three['model'].pop('teachers') is None
+    assert two['model'] == three['model']
+    for key in ('optim_wrapper', 'train_cfg', 'param_scheduler',
+                'train_dataloader', 'val_dataloader', 'val_evaluator',
+                'custom_hooks', 'model_wrapper_cfg'):
+        assert two.get(key) == three.get(key), key
