@@ -248,28 +248,38 @@ def test_round7_is_round6_with_the_variant_arms():
 ROUND8 = CAMVID6.replace('plain-cwd-bpkd', 'plain-cwd-bpkd-acam')
 
 
-def test_bpkd_terms_run_is_round8_with_one_term_off():
-    """BPKD's terms alone: round 8's pair, data, schedule and hooks; each
-    arm is round 8's BPKD arm (loss and clip) with one weight at 0."""
+def test_round9_is_round8_with_bpkd_terms_and_prockd():
+    """Round 9: round 8's pair, data, schedule and hooks; each BPKD arm is
+    round 8's (loss and clip) with one weight at 0; the ProC-KD arm is
+    round 5's on the narrow student's stage 4 (64 channels)."""
     eight = Config.fromfile(str(CONFIGS / ROUND8)).to_dict()
-    terms = Config.fromfile(
+    nine = Config.fromfile(
         str(CONFIGS / ROUND8.replace('plain-cwd-bpkd-acam',
-                                     'plain-bpkdedge-bpkdbody'))).to_dict()
-    arms8, arms = eight['model'].pop('arms'), terms['model'].pop('arms')
-    assert list(arms) == ['student', 'bpkd_edge', 'bpkd_body']
+                                     'plain-bpkdedge-bpkdbody-prockd')))
+    cells = Config.fromfile(
+        str(CONFIGS / '_base_' / 'distill' /
+            'prockd_bccd-cells_camvid-arm.py'))
+    nine = nine.to_dict()
+    arms8, arms = eight['model'].pop('arms'), nine['model'].pop('arms')
+    assert list(arms) == ['student', 'bpkd_edge', 'bpkd_body', 'prockd']
     bpkd = arms8['bpkd']['losses']['loss_bpkd']
     assert arms['bpkd_edge']['losses']['loss_bpkd'] == dict(
         bpkd, body_weight=0.0)
     assert arms['bpkd_body']['losses']['loss_bpkd'] == dict(
         bpkd, edge_weight=0.0)
+    prockd = cells.prockd_arm.to_dict()['losses']['loss_prockd']
+    assert arms['prockd']['losses']['loss_prockd'] == dict(
+        prockd, student_channels=64)
+    assert nine['model'].pop('teachers') == dict(
+        cells=cells.cells_teacher.to_dict())
     clip = eight['optim_wrapper'].pop('arms')['bpkd']
-    assert terms['optim_wrapper'].pop('arms') == dict(
+    assert nine['optim_wrapper'].pop('arms') == dict(
         bpkd_edge=clip, bpkd_body=clip)
-    assert eight['model'] == terms['model']
+    assert eight['model'] == nine['model']
     for key in ('optim_wrapper', 'train_cfg', 'param_scheduler',
                 'train_dataloader', 'val_dataloader', 'custom_hooks',
                 'model_wrapper_cfg'):
-        assert eight.get(key) == terms.get(key), key
+        assert eight.get(key) == nine.get(key), key
 
 
 def test_bccd_round_three_is_round_two_with_the_shipped_acam():
